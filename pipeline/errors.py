@@ -6,9 +6,12 @@ Hierarchy::
     ├── ContractError             the contract file is missing, malformed or invalid
     ├── ImageError                an image tarball or reference cannot be read
     ├── RegistryError             an OCI registry refused, timed out or answered nonsense
+    │   ├── InvalidReference      an image reference is malformed, or a tag where a digest is required
     │   └── PromotionRefused      a promotion or rollback was refused (unvalidated, tampered...)
     ├── EngineError               the Dagger engine is not reachable or broke
-    └── LaneError                 a lane could not run (not: a gate said no)
+    ├── LaneError                 a lane could not run (not: a gate said no)
+    ├── GraphError                the lane graph is malformed (unknown need, cycle, duplicate)
+    └── ReportError               run reports could not be written
 
 "The outcome failed" (a gate found violations) is not an exception: it is a
 value (findings, lane results) and exit code 1. These classes are for "something
@@ -57,6 +60,10 @@ class RegistryError(PipelineError):
     """An OCI registry refused a request, timed out or answered nonsense."""
 
 
+class InvalidReference(RegistryError):
+    """An image reference is malformed, or names a tag where a digest is required."""
+
+
 class PromotionRefused(RegistryError):
     """A promotion or rollback was refused: the gate that guards stages said no."""
 
@@ -69,3 +76,11 @@ class EngineError(PipelineError):
 
 class LaneError(PipelineError):
     """A lane could not run at all (as opposed to running and failing its gate)."""
+
+
+class GraphError(PipelineError):
+    """The lane graph is malformed: an unknown need, a cycle, a duplicate or bad lane name."""
+
+
+class ReportError(PipelineError):
+    """The run's reports directory could not be written (nothing half-written is left)."""

@@ -19,6 +19,9 @@ from pipeline.errors import PipelineError
 # command that needs Dagger does not load it for one that does not.
 COMMANDS: tuple[str, ...] = (
     "check_image",
+    "stages",
+    "attest",
+    "render",
 )
 
 

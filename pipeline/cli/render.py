@@ -1,0 +1,62 @@
+"""`render`: a stage's compose file and Kubernetes manifests, pinned to digests."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import PipelineError
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.reference import parse_reference
+from pipeline.registry.render import ServiceImage, render, resolve_stage
+
+
+def register(subparsers: Any) -> None:
+    r = subparsers.add_parser("render", help="write a stage's deployment files pinned to digests")
+    r.add_argument("--stage", required=True)
+    r.add_argument("--service", action="append", required=True, metavar="NAME=REF",
+                   help="REF is HOST/REPO (resolved through the stage tag) or REPO@sha256:...")
+    r.add_argument("--port", action="append", default=[], metavar="NAME=PORT")
+    r.add_argument("--out", required=True, help="output directory")
+    r.set_defaults(handler=_render)
+
+
+def _render(args: argparse.Namespace) -> int:
+    refs = _pairs(args.service, "--service")
+    ports = {name: _port(name, value) for name, value in _pairs(args.port, "--port").items()}
+    unknown = set(ports) - set(refs)
+    if unknown:
+        raise PipelineError(f"--port: no --service named {sorted(unknown)[0]}")
+    pinned: dict[str, str] = {}
+    to_resolve: dict[str, str] = {}
+    for name, text in refs.items():
+        ref = parse_reference(text)
+        if ref.tag or ref.digest:
+            pinned[name] = text  # render() refuses it if it carries a tag
+        else:
+            to_resolve[name] = text
+    for host in {parse_reference(t).host for t in to_resolve.values()}:
+        group = {n: t for n, t in to_resolve.items() if parse_reference(t).host == host}
+        with RegistryClient.for_reference(parse_reference(next(iter(group.values())))) as client:
+            pinned.update(resolve_stage(client, args.stage, group))
+    services = [ServiceImage(name, pinned[name], ports.get(name)) for name in refs]
+    for path in render(Path(args.out), args.stage, services):
+        print(path)
+    return 0
+
+
+def _pairs(values: list[str], flag: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or not name or not rest:
+            raise PipelineError(f"{flag} {value!r}: expected NAME=VALUE")
+        pairs[name] = rest
+    return pairs
+
+
+def _port(name: str, value: str) -> int:
+    if not value.isdigit():
+        raise PipelineError(f"--port {name}={value}: not a port number")
+    return int(value)

@@ -1,0 +1,169 @@
+"""Validation attestations: "this digest passed these lanes", signed, stored beside it.
+
+The statement is an in-toto Statement v1 (https://github.com/in-toto/attestation/
+blob/main/spec/v1/statement.md) whose subject is the image digest and whose
+predicate names the lanes that passed (and any that failed), the contract's
+sha256, the git revision and the run id. It is wrapped in a DSSE envelope signed
+with Ed25519 and pushed as an OCI artifact under the digest-derived tag
+``sha256-<hex>.att`` (cosign's scheme: distribution 2.8 has no referrers API).
+The artifact also sets ``subject``, so registries with the referrers API list it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import PromotionRefused, RegistryError
+from pipeline.registry import signing
+from pipeline.registry.client import OCI_MANIFEST, Manifest, RegistryClient
+from pipeline.registry.reference import ImageReference, require_digest
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "urn:pipeline:predicate:validation:v1"
+DSSE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
+EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
+_EMPTY = b"{}"
+
+
+class ValidationPredicate(BaseModel):
+    """What the run proved about the digest."""
+
+    model_config = ConfigDict(extra="forbid")
+    lanes_passed: list[str]
+    lanes_failed: list[str] = Field(default_factory=list)
+    contract_sha256: str
+    git_revision: str
+    run_id: str = ""
+    created: datetime
+
+
+class Subject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    digest: dict[str, str]
+
+
+class Statement(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    type_: str = Field(default=STATEMENT_TYPE, alias="_type")
+    subject: list[Subject]
+    predicateType: str = PREDICATE_TYPE
+    predicate: ValidationPredicate
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(by_alias=True).encode()
+
+
+def attestation_tag(digest: str) -> str:
+    """cosign-style digest-derived tag: ``sha256:<hex>`` -> ``sha256-<hex>.att``."""
+    return digest.replace(":", "-") + ".att"
+
+
+def attest(
+    client: RegistryClient,
+    image_ref: str,
+    lanes_passed: Sequence[str],
+    contract_sha256: str,
+    git_revision: str,
+    signing_key_pem: bytes,
+    *,
+    lanes_failed: Sequence[str] = (),
+    run_id: str = "",
+    key_source: str = "signing key",
+) -> str:
+    """Sign and store an attestation beside ``image_ref``; returns ``repo@<attestation digest>``."""
+    image = require_digest(image_ref)
+    key = signing.load_private_key(signing_key_pem, source=key_source)
+    subject = client.get_manifest(image.repository, image.digest or "")
+    if subject is None:
+        raise RegistryError(f"{image}: no such manifest, cannot attest it")
+    statement = Statement(
+        subject=[Subject(name=image.name, digest={"sha256": image.hex})],
+        predicate=ValidationPredicate(
+            lanes_passed=list(lanes_passed), lanes_failed=list(lanes_failed),
+            contract_sha256=contract_sha256, git_revision=git_revision, run_id=run_id,
+            created=datetime.now(UTC),
+        ),
+    )
+    envelope = signing.sign(statement.to_bytes(), key).model_dump_json().encode()
+    manifest = _artifact_manifest(client, image, subject, envelope)
+    client.put_manifest(image.repository, attestation_tag(subject.digest), manifest)
+    return str(image.with_digest(manifest.digest))
+
+
+def verify_attestation(
+    client: RegistryClient,
+    image: ImageReference,
+    public_key: Ed25519PublicKey,
+    *,
+    required_lanes: Sequence[str] = (),
+    repository: str | None = None,
+) -> Statement:
+    """The verified statement for ``image``; PromotionRefused with the reason otherwise.
+
+    ``repository`` is where to look for the attestation (default: the image's).
+    """
+    repo = repository or image.repository
+    tag = attestation_tag(image.digest or "")
+    where = f"{image.host}/{repo}:{tag}"
+    manifest = client.get_manifest(repo, tag)
+    if manifest is None:
+        raise PromotionRefused(f"{image}: unvalidated, no attestation ({where} not found)")
+    layer = _envelope_layer(manifest)
+    blob = client.get_blob(repo, layer) if layer else None
+    envelope = signing.parse_envelope(blob) if blob else None
+    if envelope is None:
+        raise PromotionRefused(f"{image}: attestation {where} holds no DSSE envelope")
+    payload = signing.verify(envelope, public_key)
+    if payload is None:
+        raise PromotionRefused(
+            f"{image}: attestation signature invalid (tampered, or signed by another key)"
+        )
+    try:
+        statement = Statement.model_validate_json(payload)
+    except ValidationError as exc:
+        raise PromotionRefused(f"{image}: attestation is not a validation statement") from exc
+    if statement.predicateType != PREDICATE_TYPE:
+        raise PromotionRefused(f"{image}: attestation has predicate {statement.predicateType}")
+    digests = {s.digest.get("sha256") for s in statement.subject}
+    if image.hex not in digests:
+        raise PromotionRefused(f"{image}: attestation is for another digest")
+    predicate = statement.predicate
+    if predicate.lanes_failed:
+        raise PromotionRefused(f"{image}: failed gate(s): {', '.join(predicate.lanes_failed)}")
+    if not predicate.lanes_passed:
+        raise PromotionRefused(f"{image}: unvalidated, the attestation names no passed lane")
+    missing = [lane for lane in required_lanes if lane not in predicate.lanes_passed]
+    if missing:
+        raise PromotionRefused(f"{image}: not validated by required lane(s): {', '.join(missing)}")
+    return statement
+
+
+def _artifact_manifest(
+    client: RegistryClient, image: ImageReference, subject: Manifest, envelope: bytes
+) -> Manifest:
+    doc = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": signing.IN_TOTO_PAYLOAD_TYPE,
+        "config": {"mediaType": EMPTY_MEDIA_TYPE, "size": len(_EMPTY),
+                   "digest": client.push_blob(image.repository, _EMPTY)},
+        "layers": [{"mediaType": DSSE_MEDIA_TYPE, "size": len(envelope),
+                    "digest": client.push_blob(image.repository, envelope)}],
+        "subject": {"mediaType": subject.media_type, "size": len(subject.data),
+                    "digest": subject.digest},
+    }
+    return Manifest.from_bytes(json.dumps(doc, indent=2).encode(), OCI_MANIFEST)
+
+
+def _envelope_layer(manifest: Manifest) -> str | None:
+    try:
+        layers = manifest.json().get("layers") or []
+    except ValueError:
+        return None
+    return next((lay["digest"] for lay in layers if lay.get("mediaType") == DSSE_MEDIA_TYPE), None)

@@ -1,0 +1,111 @@
+"""Image references: ``host[:port]/repo/path[:tag][@sha256:<64 hex>]``.
+
+Promotion and rendering act on *content*, so they take digests only; a tag is
+a mutable pointer and is refused wherever a digest is required.
+Grammar: the distribution reference grammar (docker/distribution
+reference/regexp.go), restricted to explicit registry hosts because this
+pipeline never talks to an implied Docker Hub.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipeline.errors import InvalidReference
+
+_HOST = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REPO = rf"{_COMPONENT}(?:/{_COMPONENT})*"
+TAG_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+DIGEST_PATTERN = r"sha256:[0-9a-f]{64}"
+
+_REFERENCE = re.compile(
+    rf"^(?P<host>{_HOST})/(?P<repo>{_REPO})(?::(?P<tag>{TAG_PATTERN}))?(?:@(?P<digest>{DIGEST_PATTERN}))?$"
+)
+_DIGEST = re.compile(rf"^{DIGEST_PATTERN}$")
+_TAG = re.compile(rf"^{TAG_PATTERN}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ImageReference:
+    """A parsed reference; ``digest`` is set for content-addressed references."""
+
+    host: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def name(self) -> str:
+        """``host/repository``: where the content lives, without tag or digest."""
+        return f"{self.host}/{self.repository}"
+
+    @property
+    def hex(self) -> str:
+        """The digest's hex part (raises if this reference has no digest)."""
+        if self.digest is None:
+            raise InvalidReference(f"{self}: no digest")
+        return self.digest.removeprefix("sha256:")
+
+    def with_digest(self, digest: str) -> ImageReference:
+        return ImageReference(self.host, self.repository, None, require_digest_string(digest))
+
+    def with_tag(self, tag: str) -> ImageReference:
+        if not _TAG.match(tag):
+            raise InvalidReference(f"{tag!r}: not a valid tag")
+        return ImageReference(self.host, self.repository, tag, None)
+
+    def __str__(self) -> str:
+        text = self.name
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+
+def parse_reference(text: str) -> ImageReference:
+    """Parse ``host/repo[:tag][@digest]``; one-line InvalidReference otherwise."""
+    match = _REFERENCE.match(text.strip())
+    if match is None:
+        raise InvalidReference(
+            f"{text!r}: not an image reference",
+            hint="expected HOST[:PORT]/REPO[:TAG][@sha256:<64 hex>]",
+        )
+    return ImageReference(
+        host=match["host"], repository=match["repo"], tag=match["tag"], digest=match["digest"]
+    )
+
+
+def parse_repository(text: str) -> ImageReference:
+    """Parse ``host/repo`` (no tag, no digest): a stage's repository."""
+    ref = parse_reference(text)
+    if ref.tag or ref.digest:
+        raise InvalidReference(f"{text!r}: expected a repository (HOST/REPO), not a tag or digest")
+    return ref
+
+
+def require_digest(text: str) -> ImageReference:
+    """Parse a reference that must be pinned to content: ``host/repo@sha256:...``.
+
+    A tag, even beside a digest, is refused: ``repo:tag@digest`` is ambiguous to
+    a reader (which one is deployed?) and tools disagree on which wins.
+    """
+    ref = parse_reference(text)
+    if ref.digest is None or ref.tag is not None:
+        raise InvalidReference(
+            f"{text}: a digest is required, not a tag",
+            hint="use REPO@sha256:<64 hex>",
+        )
+    return ref
+
+
+def require_digest_string(digest: str) -> str:
+    if not _DIGEST.match(digest):
+        raise InvalidReference(f"{digest!r}: not a sha256 digest")
+    return digest
+
+
+def is_digest(text: str) -> bool:
+    return bool(_DIGEST.match(text))

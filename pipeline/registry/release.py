@@ -1,0 +1,113 @@
+"""The release record: what one run published, as JSON beside the run's reports.
+
+Written by the publish lane after every gate passed: each service's image by
+digest and its attestation, the git revision, the contract's hash, every lane's
+result and the run's timestamps. The file is written atomically (temporary file
+then rename), so a reader never sees half a record.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.errors import PipelineError
+from pipeline.registry.reference import require_digest
+
+RECORD_VERSION = 1
+
+
+class LaneSummary(BaseModel):
+    """One lane's result as the record keeps it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    status: str  # e.g. "passed", "failed", "skipped"
+    duration_seconds: float | None = None
+    message: str = ""
+
+
+class PublishedImage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    service: str
+    reference: str  # repo@sha256:...
+    digest: str
+    attestation: str | None = None  # repo@sha256:... of the attestation artifact
+
+
+class ReleaseRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    version: int = RECORD_VERSION
+    run_id: str
+    git_revision: str
+    contract_sha256: str
+    started_at: datetime
+    finished_at: datetime
+    images: list[PublishedImage]
+    lanes: list[LaneSummary] = Field(default_factory=list)
+
+
+def publish_record(
+    path: str | os.PathLike[str],
+    *,
+    run_id: str,
+    git_revision: str,
+    contract_sha256: str,
+    images: Mapping[str, str],
+    lanes: Sequence[LaneSummary],
+    started_at: datetime,
+    finished_at: datetime | None = None,
+    attestations: Mapping[str, str] | None = None,
+) -> ReleaseRecord:
+    """Build the record (images: service -> ``repo@sha256:...``) and write it to ``path``."""
+    published = []
+    for service, reference in sorted(images.items()):
+        ref = require_digest(reference)
+        published.append(PublishedImage(
+            service=service, reference=str(ref), digest=ref.digest or "",
+            attestation=(attestations or {}).get(service),
+        ))
+    record = ReleaseRecord(
+        run_id=run_id, git_revision=git_revision, contract_sha256=contract_sha256,
+        started_at=started_at, finished_at=finished_at or datetime.now(UTC),
+        images=published, lanes=list(lanes),
+    )
+    write_record(Path(path), record)
+    return record
+
+
+def write_record(path: Path, record: ReleaseRecord) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(record.model_dump_json(indent=2) + "\n")
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise PipelineError(f"{path}: cannot write release record ({exc.strerror})") from exc
+
+
+def read_record(path: Path) -> ReleaseRecord:
+    try:
+        return ReleaseRecord.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise PipelineError(f"{path}: cannot read release record ({exc.strerror})") from exc
+    except ValueError as exc:
+        raise PipelineError(f"{path}: not a release record ({_first_error(exc)})") from exc
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return str(exc).splitlines()[0]

@@ -1,0 +1,122 @@
+"""Deployment inputs for a stage, pinned to digests: a compose file and Kubernetes manifests.
+
+Rendering refuses tags: every image must be ``repo@sha256:...`` (a tag could
+move between review and deploy). Images usually come from the stage tags
+themselves (``resolve_stage``), so the files say exactly what the stage holds.
+Everything is validated before the first file is written, and each file is
+written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.errors import PipelineError, PromotionRefused
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.reference import parse_repository, require_digest
+from pipeline.registry.stages import stage_tag
+
+_NAME_OK = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceImage:
+    """One service to deploy: its name, digest-pinned image and (optional) port."""
+
+    name: str
+    image: str
+    port: int | None = None
+
+
+def resolve_stage(
+    client: RegistryClient, stage: str, repositories: Mapping[str, str]
+) -> dict[str, str]:
+    """service -> ``repo@digest`` the stage tag of each repository points at now."""
+    tag = stage_tag(stage)
+    pinned = {}
+    for service, repository in repositories.items():
+        repo = parse_repository(repository)
+        digest = client.head_manifest(repo.repository, tag)
+        if digest is None:
+            raise PromotionRefused(f"{repo}:{tag}: stage {stage} holds nothing for {service}")
+        pinned[service] = str(repo.with_digest(digest))
+    return pinned
+
+
+def render(out_dir: Path, stage: str, services: Sequence[ServiceImage]) -> list[Path]:
+    """Write ``compose.yaml`` and ``k8s/<service>.yaml`` under ``out_dir``; returns the paths."""
+    stage_tag(stage)  # validates the stage name
+    if not services:
+        raise PipelineError("render: no services given")
+    for service in services:
+        if not service.name or not set(service.name) <= _NAME_OK:
+            raise PipelineError(f"service {service.name!r}: expected lowercase letters, digits, '-'")
+        require_digest(service.image)  # raises InvalidReference naming the tag
+        if service.port is not None and not 0 < service.port < 65536:
+            raise PipelineError(f"service {service.name}: port {service.port} out of range")
+    files = {Path("compose.yaml"): [_compose(stage, services)]}
+    for service in services:
+        files[Path("k8s") / f"{service.name}.yaml"] = _kubernetes(stage, service)
+    written = []
+    for relative, documents in files.items():
+        target = out_dir / relative
+        _write_atomic(target, yaml.safe_dump_all(documents, sort_keys=False))
+        written.append(target)
+    return written
+
+
+def _compose(stage: str, services: Sequence[ServiceImage]) -> dict[str, Any]:
+    entries: dict[str, Any] = {}
+    for service in services:
+        entry: dict[str, Any] = {"image": service.image, "restart": "unless-stopped",
+                                 "labels": {"dev.pipeline.stage": stage}}
+        if service.port:
+            entry["ports"] = [f"{service.port}:{service.port}"]
+        entries[service.name] = entry
+    return {"name": f"pipeline-{stage}", "services": entries}
+
+
+def _kubernetes(stage: str, service: ServiceImage) -> list[dict[str, Any]]:
+    labels = {"app.kubernetes.io/name": service.name, "dev.pipeline/stage": stage}
+    container: dict[str, Any] = {
+        "name": service.name, "image": service.image, "imagePullPolicy": "IfNotPresent",
+        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+    }
+    if service.port:
+        container["ports"] = [{"containerPort": service.port, "name": "http"}]
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": service.name, "namespace": stage, "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+        },
+    }
+    if not service.port:
+        return [deployment]
+    svc = {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": service.name, "namespace": stage, "labels": labels},
+        "spec": {"selector": labels,
+                 "ports": [{"port": service.port, "targetPort": "http", "name": "http"}]},
+    }
+    return [deployment, svc]
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise PipelineError(f"{path}: cannot write ({exc.strerror})") from exc

@@ -1,0 +1,103 @@
+"""A real registry server for tests: Debian's ``docker-registry`` (distribution 2.8).
+
+Started on 127.0.0.1:<free port> with filesystem storage in a temporary
+directory; it can be killed and restarted on the same storage (the
+"registry dies mid-promotion" test).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+BINARY = "docker-registry"
+
+CONFIG = """\
+version: 0.1
+log:
+  level: info
+  formatter: json
+storage:
+  filesystem:
+    rootdirectory: {storage}
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:{port}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RegistryServer:
+    """One registry process; ``host`` is what image references use (127.0.0.1:PORT)."""
+
+    root: Path
+    port: int = field(default_factory=_free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "registry.log"
+
+    def start(self, timeout: float = 15.0) -> None:
+        storage = self.root / "storage"
+        storage.mkdir(parents=True, exist_ok=True)
+        config = self.root / "config.yml"
+        config.write_text(CONFIG.format(storage=storage, port=self.port))
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [BINARY, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"docker-registry exited: {self.log_path.read_text()[-500:]}")
+            try:
+                if httpx.get(f"http://{self.host}/v2/", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("docker-registry did not answer /v2/ in time")
+
+    def kill(self) -> None:
+        """SIGKILL: the registry dies without finishing anything in flight."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+
+def available() -> str | None:
+    """None when the server can run here, else why not."""
+    if shutil.which(BINARY) is None:
+        return f"{BINARY} not installed (scripts/deps.d/registry.sh installs it)"
+    return None
