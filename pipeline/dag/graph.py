@@ -1,0 +1,222 @@
+"""Lanes and the graph they form: declaration, validation, order, critical path.
+
+Lanes are declared with the lanes they need; names may carry a colon for lanes
+generated per service ("build:backend"). Validation errors are one line naming
+the lanes at fault.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import re
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pipeline.dag import render
+from pipeline.dag.status import LaneOutcome, LaneResult
+from pipeline.errors import GraphError, LaneError
+
+if TYPE_CHECKING:
+    from structlog.typing import FilteringBoundLogger
+
+# Colons, dots, slashes and dashes let callers namespace lanes ("contract:backend").
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._/@+-]*")
+
+
+class _Upstream(Mapping[str, Any]):
+    """Read-only view of the needs' values; asking for an undeclared lane is a bug, said plainly."""
+
+    def __init__(self, lane: str, values: Mapping[str, Any]) -> None:
+        self._lane, self._values = lane, values
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise LaneError(f"lane {self._lane!r} reads {name!r}, which it does not need") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+@dataclass(frozen=True, slots=True)
+class LaneContext:
+    """What a running lane sees: the outputs and results of the lanes it needs, and a logger."""
+
+    lane: str
+    upstream: Mapping[str, Mapping[str, Any]]  # need name -> that lane's outputs
+    results: Mapping[str, LaneResult]  # need name -> that lane's full result
+    log: FilteringBoundLogger
+
+    def output(self, lane: str, key: str) -> Any:
+        """One output of a needed lane; a missing key is a LaneError naming both."""
+        outputs = self.upstream[lane]
+        try:
+            return outputs[key]
+        except KeyError:
+            raise LaneError(f"lane {self.lane!r}: lane {lane!r} has no output {key!r}") from None
+
+
+LaneRun = Callable[[LaneContext], Awaitable[LaneOutcome]]
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """One unit of the DAG: what it needs, what it consumes (for the plan) and how it runs."""
+
+    name: str
+    run: LaneRun
+    needs: tuple[str, ...] = ()
+    kind: str = ""  # build, lint, unit-test, contract, integration, e2e, publish...
+    description: str = ""
+    inputs: tuple[str, ...] = ()  # declared inputs shown by the plan ("source:backend", "contract")
+    timeout: float | None = None  # seconds; past it the lane is ERRORED
+
+    def __post_init__(self) -> None:
+        # Accept any iterable of names (a list from a config loop) but store a tuple.
+        object.__setattr__(self, "needs", tuple(self.needs))
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+
+
+@dataclass(frozen=True, slots=True)
+class CriticalPath:
+    """The chain of lanes whose durations add up to the longest path through the graph."""
+
+    lanes: tuple[str, ...]
+    duration: float
+
+
+class Graph:
+    """Lanes by name, in declaration order (which breaks ties in every ordering)."""
+
+    __slots__ = ("_lanes",)
+
+    def __init__(self, lanes: Iterable[Lane] = ()) -> None:
+        self._lanes = {}
+        for lane in lanes:
+            self.add(lane)
+
+    def add(self, lane: Lane) -> Lane:
+        if not _NAME.fullmatch(lane.name):
+            raise GraphError(
+                f"lane name {lane.name!r} is invalid: use letters, digits and : . _ / @ + -"
+            )
+        if lane.name in self._lanes:
+            raise GraphError(f"lane {lane.name!r} is declared twice")
+        self._lanes[lane.name] = lane
+        return lane
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._lanes
+
+    def __getitem__(self, name: str) -> Lane:
+        return self._lanes[name]
+
+    def __iter__(self) -> Iterator[Lane]:
+        return iter(self._lanes.values())
+
+    def __len__(self) -> int:
+        return len(self._lanes)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._lanes)
+
+    def validate(self) -> None:
+        """Raise GraphError (one line) on an unknown need, a repeated need or a cycle."""
+        for lane in self._lanes.values():
+            seen: set[str] = set()
+            for need in lane.needs:
+                if need not in self._lanes:
+                    raise GraphError(f"lane {lane.name!r} needs unknown lane {need!r}")
+                if need in seen:
+                    raise GraphError(f"lane {lane.name!r} lists need {need!r} twice")
+                seen.add(need)
+        try:
+            graphlib.TopologicalSorter(self._needs_map()).prepare()
+        except graphlib.CycleError as exc:
+            # graphlib gives [a, b, ..., a] where each node is needed by the next;
+            # reversed it reads as "x needs y needs ... x".
+            cycle = list(reversed(exc.args[1]))
+            raise GraphError("lane needs form a cycle: " + " -> ".join(cycle)) from None
+
+    def _needs_map(self) -> dict[str, tuple[str, ...]]:
+        return {name: lane.needs for name, lane in self._lanes.items()}
+
+    def order(self) -> tuple[str, ...]:
+        """Topological order; among lanes ready together, declaration order."""
+        self.validate()
+        position = {name: index for index, name in enumerate(self._lanes)}
+        sorter = graphlib.TopologicalSorter(self._needs_map())
+        sorter.prepare()
+        ordered: list[str] = []
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready(), key=position.__getitem__)
+            ordered.extend(ready)
+            sorter.done(*ready)
+        return tuple(ordered)
+
+    def dependants(self, name: str) -> tuple[str, ...]:
+        """Lanes that need ``name`` directly, in declaration order."""
+        return tuple(lane.name for lane in self._lanes.values() if name in lane.needs)
+
+    def downstream(self, name: str) -> tuple[str, ...]:
+        """Every lane that needs ``name`` directly or through others, in topological order."""
+        reached: set[str] = set()
+        frontier = [name]
+        while frontier:
+            for dependant in self.dependants(frontier.pop()):
+                if dependant not in reached:
+                    reached.add(dependant)
+                    frontier.append(dependant)
+        return tuple(lane for lane in self.order() if lane in reached)
+
+    def levels(self) -> tuple[tuple[str, ...], ...]:
+        """Lanes grouped by depth: a level's lanes need only lanes of earlier levels."""
+        depth: dict[str, int] = {}
+        for name in self.order():
+            needs = self._lanes[name].needs
+            depth[name] = 1 + max((depth[need] for need in needs), default=-1)
+        grouped: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+        for name in self.order():
+            grouped[depth[name]].append(name)
+        return tuple(tuple(level) for level in grouped)
+
+    def critical_path(self, durations: Mapping[str, float]) -> CriticalPath:
+        """The longest chain by summed lane durations (a lane missing from durations counts 0).
+
+        With unlimited concurrency no schedule can finish faster than this, so a
+        run's wall time over it measures the scheduler's overhead and lost parallelism.
+        """
+        finish: dict[str, float] = {}
+        via: dict[str, str | None] = {}
+        for name in self.order():
+            needs = self._lanes[name].needs
+            before = max(needs, key=lambda need: finish[need], default=None)
+            start = finish[before] if before is not None else 0.0
+            finish[name] = start + max(0.0, float(durations.get(name, 0.0)))
+            via[name] = before
+        if not finish:
+            return CriticalPath(lanes=(), duration=0.0)
+        # Ties go to the lane first in topological order, so the answer is stable.
+        end = max(finish, key=lambda name: finish[name])
+        chain: list[str] = []
+        cursor: str | None = end
+        while cursor is not None:
+            chain.append(cursor)
+            cursor = via[cursor]
+        return CriticalPath(lanes=tuple(reversed(chain)), duration=finish[end])
+
+    def render_plan(self) -> str:
+        """The plan as text: lanes by level, each with its kind, needs and inputs."""
+        return render.render_plan(self)
+
+    def render_mermaid(self) -> str:
+        return render.render_mermaid(self)
+
+    def render_dot(self) -> str:
+        return render.render_dot(self)

@@ -1,0 +1,66 @@
+"""The plan of a graph, without running it: text for the terminal, Mermaid and DOT for docs.
+
+Lane names are restricted (see graph._NAME) to characters that need no quoting
+inside a double-quoted Mermaid label or DOT identifier.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.dag.graph import Graph
+
+
+def render_plan(graph: Graph) -> str:
+    levels = graph.levels()
+    lines = [
+        f"Plan: {_count(len(graph), 'lane')} in {_count(len(levels), 'level')}"
+        " (lanes of one level can run at the same time)",
+    ]
+    for number, level in enumerate(levels, start=1):
+        lines.append(f"Level {number}")
+        for name in level:
+            lane = graph[name]
+            head = f"  {name}"
+            if lane.kind:
+                head += f"  ({lane.kind})"
+            if lane.description:
+                head += f"  {lane.description}"
+            lines.append(head)
+            if lane.needs:
+                lines.append(f"    needs: {', '.join(lane.needs)}")
+            if lane.inputs:
+                lines.append(f"    inputs: {', '.join(lane.inputs)}")
+            if lane.timeout is not None:
+                lines.append(f"    timeout: {lane.timeout:g}s")
+    return "\n".join(lines) + "\n"
+
+
+def render_mermaid(graph: Graph) -> str:
+    # Mermaid ids cannot hold colons, so nodes get positional ids and a label.
+    ids = {name: f"l{index}" for index, name in enumerate(graph.order())}
+    lines = ["flowchart LR"]
+    for name, node in ids.items():
+        lines.append(f'  {node}["{name}"]')
+    for name in ids:
+        for need in graph[name].needs:
+            lines.append(f"  {ids[need]} --> {ids[name]}")
+    return "\n".join(lines) + "\n"
+
+
+def render_dot(graph: Graph) -> str:
+    lines = ["digraph pipeline {", "  rankdir=LR;"]
+    for name in graph.order():
+        kind = graph[name].kind.replace("\\", "\\\\").replace('"', '\\"')
+        label = f"{name}\\n({kind})" if kind else name
+        lines.append(f'  "{name}" [label="{label}"];')
+    for name in graph.order():
+        for need in graph[name].needs:
+            lines.append(f'  "{need}" -> "{name}";')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -1,0 +1,244 @@
+"""The scheduler: runs a graph's lanes concurrently with anyio, as soon as their needs pass.
+
+- A lane starts when every lane it needs has PASSED.
+- A lane whose need did not pass is SKIPPED, naming that need; this propagates
+  at once through every level below it.
+- With ``fail_fast``, the first FAILED or ERRORED lane cancels the running lanes
+  (CANCELLED) and skips every lane not yet started.
+- A lane returning ``LaneOutcome(passed=False)`` is FAILED (a gate said no); a
+  lane raising is ERRORED (something broke), with a one-line message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, Literal
+
+import anyio
+import structlog
+from anyio.abc import TaskGroup
+
+from pipeline.dag.graph import Graph, LaneContext, _Upstream
+from pipeline.dag.messages import describe_exception, one_line
+from pipeline.dag.status import LaneOutcome, LaneResult, LaneStatus, RunResult
+
+log = structlog.get_logger("pipeline.dag")
+
+
+@dataclass(frozen=True, slots=True)
+class LaneEvent:
+    """Progress: a lane started (``result`` is None) or reached a final status."""
+
+    kind: Literal["started", "finished"]
+    lane: str
+    status: LaneStatus
+    result: LaneResult | None = None
+
+
+EventCallback = Callable[[LaneEvent], None]
+
+_VERB = {
+    LaneStatus.FAILED: "failed",
+    LaneStatus.ERRORED: "errored",
+    LaneStatus.SKIPPED: "was skipped",
+    LaneStatus.CANCELLED: "was cancelled",
+}
+
+
+async def run_graph(
+    graph: Graph,
+    *,
+    fail_fast: bool = False,
+    max_concurrency: int | None = None,
+    on_event: EventCallback | None = None,
+) -> RunResult:
+    """Run every lane of ``graph`` and return all their results, whatever happened.
+
+    Raises GraphError (before running anything) if the graph is malformed.
+    """
+    if max_concurrency is not None and max_concurrency < 1:
+        raise ValueError("max_concurrency must be at least 1")
+    order = graph.order()  # validates: unknown needs and cycles fail here, before any lane runs
+    run = _Run(graph, fail_fast=fail_fast, max_concurrency=max_concurrency, on_event=on_event)
+    started, clock = datetime.now(UTC), time.monotonic()
+    await run.execute()
+    return RunResult(
+        results=tuple(run.results[name] for name in order),
+        started=started,
+        finished=datetime.now(UTC),
+        duration=time.monotonic() - clock,
+    )
+
+
+class _Run:
+    """The mutable state of one run; lives only inside ``run_graph``."""
+
+    def __init__(
+        self, graph: Graph, *, fail_fast: bool, max_concurrency: int | None,
+        on_event: EventCallback | None,
+    ) -> None:
+        self.graph = graph
+        self.fail_fast = fail_fast
+        self.limiter = anyio.CapacityLimiter(max_concurrency) if max_concurrency else None
+        self.on_event = on_event
+        self.results: dict[str, LaneResult] = {}
+        self.unmet = {lane.name: len(lane.needs) for lane in graph}
+        self.scopes: dict[str, anyio.CancelScope] = {}  # scheduled lanes not yet finished
+        self.cancelled: set[str] = set()  # cancelled by fail-fast (not by a timeout)
+        self.root_cause: dict[str, str] = {}  # non-passed lane -> the lane where trouble began
+        self.tripped: str | None = None  # the lane that tripped fail-fast
+        self._group: TaskGroup | None = None
+
+    async def execute(self) -> None:
+        async with anyio.create_task_group() as group:
+            self._group = group
+            for lane in self.graph:
+                if not lane.needs:
+                    self._schedule(lane.name)
+        for lane in self.graph:  # unreachable if the bookkeeping is right; never lose a lane
+            if lane.name not in self.results:
+                self._finish(LaneResult(
+                    name=lane.name, status=LaneStatus.ERRORED, kind=lane.kind, needs=lane.needs,
+                    message="never scheduled (scheduler bug)",
+                ))
+
+    def _schedule(self, name: str) -> None:
+        # The scope exists before the task starts so fail-fast can cancel a lane
+        # still waiting for a concurrency slot.
+        self.scopes[name] = anyio.CancelScope()
+        assert self._group is not None
+        self._group.start_soon(self._run_lane, name, name=f"lane {name}")
+
+    async def _run_lane(self, name: str) -> None:
+        lane = self.graph[name]
+        scope = self.scopes[name]
+        started: datetime | None = None
+        clock = 0.0
+        outcome: Any = None
+        error: BaseException | None = None
+        timed_out = False
+        with scope:
+            async with self.limiter if self.limiter else contextlib.nullcontext():
+                # Fail-fast may have tripped while this lane waited for a slot: then it never starts.
+                if not scope.cancel_called:
+                    started, clock = datetime.now(UTC), time.monotonic()
+                    self._emit(LaneEvent("started", name, LaneStatus.RUNNING))
+                    log.info("lane started", lane=name, kind=lane.kind)
+                    context = self._context(name)
+                    with anyio.move_on_after(lane.timeout) as timer:
+                        try:
+                            outcome = await lane.run(context)
+                        except Exception as exc:  # noqa: BLE001 - any lane exception is ERRORED
+                            error = exc
+                    timed_out = timer.cancelled_caught
+        self.scopes.pop(name, None)
+        base = dict(name=name, kind=lane.kind, needs=lane.needs)
+        if started is None:  # cancelled while waiting for a slot: it never ran
+            self._finish(self._tripped_result(name, LaneStatus.SKIPPED))
+            return
+        timing = dict(started=started, finished=datetime.now(UTC),
+                      duration=time.monotonic() - clock)
+        if name in self.cancelled:
+            result = self._tripped_result(name, LaneStatus.CANCELLED, **timing)
+        elif timed_out:
+            result = LaneResult(status=LaneStatus.ERRORED, **base, **timing,
+                                message=f"timed out after {lane.timeout:g}s")
+        elif error is not None:
+            result = LaneResult(status=LaneStatus.ERRORED, **base, **timing,
+                                message=describe_exception(error))
+        elif not isinstance(outcome, LaneOutcome):
+            result = LaneResult(status=LaneStatus.ERRORED, **base, **timing,
+                                message=f"returned {type(outcome).__name__}, not a LaneOutcome")
+        else:
+            result = LaneResult(
+                status=LaneStatus.PASSED if outcome.passed else LaneStatus.FAILED,
+                **base, **timing,
+                message=one_line(outcome.message),
+                outputs=MappingProxyType(dict(outcome.outputs)),
+                findings=MappingProxyType(dict(outcome.findings))
+                if outcome.findings is not None else None,
+                tests=outcome.tests,
+                junit=tuple(outcome.junit),
+                reports=tuple(outcome.reports),
+                log=outcome.log,
+            )
+        self._finish(result)
+
+    def _context(self, name: str) -> LaneContext:
+        needs = self.graph[name].needs
+        return LaneContext(
+            lane=name,
+            upstream=_Upstream(name, {need: self.results[need].outputs for need in needs}),
+            results=_Upstream(name, {need: self.results[need] for need in needs}),
+            log=log.bind(lane=name),
+        )
+
+    def _tripped_result(self, name: str, status: LaneStatus, **timing: Any) -> LaneResult:
+        lane = self.graph[name]
+        assert self.tripped is not None
+        verb = _VERB[self.results[self.tripped].status]
+        action = "cancelled" if status is LaneStatus.CANCELLED else "skipped"
+        self.root_cause[name] = self.tripped
+        return LaneResult(
+            name=name, status=status, kind=lane.kind, needs=lane.needs, **timing,
+            skipped_because=self.tripped,
+            message=f"{action}: fail-fast after {self.tripped!r} {verb}",
+        )
+
+    def _finish(self, result: LaneResult) -> None:
+        name = result.name
+        self.results[name] = result
+        if result.status.is_problem:
+            self.root_cause.setdefault(name, name)
+        self._emit(LaneEvent("finished", name, result.status, result))
+        level = {LaneStatus.PASSED: "info", LaneStatus.SKIPPED: "info",
+                 LaneStatus.ERRORED: "error"}.get(result.status, "warning")
+        getattr(log, level)(
+            "lane finished", lane=name, status=result.status.value,
+            duration=round(result.duration, 3), message=result.message,
+            skipped_because=result.skipped_because,
+        )
+        if result.status.is_success:
+            for dependant in self.graph.dependants(name):
+                self.unmet[dependant] -= 1
+                if self.unmet[dependant] == 0 and self.tripped is None:
+                    self._schedule(dependant)
+            return
+        self._skip_dependants(name)
+        if self.fail_fast and result.status.is_problem and self.tripped is None:
+            self._trip(name)
+
+    def _skip_dependants(self, name: str) -> None:
+        """Skip each not-yet-scheduled dependant, naming ``name``; recursion reaches every level."""
+        upstream = self.results[name]
+        root = self.root_cause.get(name, name)
+        for dependant in self.graph.dependants(name):
+            if dependant in self.results or dependant in self.scopes:
+                continue
+            reason = f"skipped: needs {name!r}, which {_VERB[upstream.status]}"
+            if root != name:
+                reason += f" (first: {root!r} {_VERB[self.results[root].status]})"
+            self.root_cause[dependant] = root
+            lane = self.graph[dependant]
+            self._finish(LaneResult(
+                name=dependant, status=LaneStatus.SKIPPED, kind=lane.kind, needs=lane.needs,
+                skipped_because=name, message=reason,
+            ))
+
+    def _trip(self, name: str) -> None:
+        self.tripped = name
+        for running, scope in self.scopes.items():
+            self.cancelled.add(running)
+            scope.cancel()
+        for lane in self.graph:
+            if lane.name not in self.results and lane.name not in self.scopes:
+                self._finish(self._tripped_result(lane.name, LaneStatus.SKIPPED))
+
+    def _emit(self, event: LaneEvent) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
