@@ -11,7 +11,14 @@ Build a ``Graph`` of ``Lane``s, then ``await run_graph(graph)`` for a ``RunResul
     run = await run_graph(graph, fail_fast=False)
 """
 
-from pipeline.dag.graph import CriticalPath, Graph, Lane, LaneContext, LaneRun
+from pipeline.dag.graph import (
+    CriticalPath,
+    Graph,
+    Lane,
+    LaneContext,
+    LaneRun,
+    critical_path_of,
+)
 from pipeline.dag.scheduler import EventCallback, LaneEvent, run_graph
 from pipeline.dag.status import CaseCounts, LaneOutcome, LaneResult, LaneStatus, RunResult
 
@@ -28,5 +35,6 @@ __all__ = [
     "LaneRun",
     "LaneStatus",
     "RunResult",
+    "critical_path_of",
     "run_graph",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipeline.dag import render
-from pipeline.dag.status import LaneOutcome, LaneResult
+from pipeline.dag.status import LaneOutcome, LaneResult, RunResult
 from pipeline.errors import GraphError, LaneError
 
 if TYPE_CHECKING:
@@ -220,3 +220,20 @@ class Graph:
 
     def render_dot(self) -> str:
         return render.render_dot(self)
+
+
+async def _never_run(ctx: LaneContext) -> LaneOutcome:  # pragma: no cover - shape only
+    raise LaneError(f"lane {ctx.lane!r} is a shape rebuilt from results; it cannot run")
+
+
+def critical_path_of(run: RunResult) -> CriticalPath:
+    """The critical path of a finished run, rebuilt from its results' needs and durations.
+
+    Wall time over this is the scheduling overhead ratio (the benchmark's target: <= 1.2).
+    """
+    names = {result.name for result in run}
+    shape = Graph(
+        Lane(result.name, _never_run, needs=tuple(n for n in result.needs if n in names))
+        for result in run
+    )
+    return shape.critical_path({result.name: result.duration for result in run})

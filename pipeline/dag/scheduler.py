@@ -182,12 +182,11 @@ class _Run:
         lane = self.graph[name]
         assert self.tripped is not None
         verb = _VERB[self.results[self.tripped].status]
-        action = "cancelled" if status is LaneStatus.CANCELLED else "skipped"
         self.root_cause[name] = self.tripped
         return LaneResult(
             name=name, status=status, kind=lane.kind, needs=lane.needs, **timing,
             skipped_because=self.tripped,
-            message=f"{action}: fail-fast after {self.tripped!r} {verb}",
+            message=f"fail-fast after {self.tripped!r} {verb}",
         )
 
     def _finish(self, result: LaneResult) -> None:
@@ -220,7 +219,7 @@ class _Run:
         for dependant in self.graph.dependants(name):
             if dependant in self.results or dependant in self.scopes:
                 continue
-            reason = f"skipped: needs {name!r}, which {_VERB[upstream.status]}"
+            reason = f"needs {name!r}, which {_VERB[upstream.status]}"
             if root != name:
                 reason += f" (first: {root!r} {_VERB[self.results[root].status]})"
             self.root_cause[dependant] = root

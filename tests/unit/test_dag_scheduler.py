@@ -135,9 +135,9 @@ async def test_skips_propagate_through_levels_naming_the_direct_upstream():
     assert result["contract:backend"].skipped_because == "build:backend"
     assert result["integration"].skipped_because == "contract:backend"
     assert result["publish"].skipped_because == "integration"
-    assert result["contract:backend"].message == "skipped: needs 'build:backend', which failed"
+    assert result["contract:backend"].message == "needs 'build:backend', which failed"
     assert result["publish"].message == (
-        "skipped: needs 'integration', which was skipped (first: 'build:backend' failed)"
+        "needs 'integration', which was skipped (first: 'build:backend' failed)"
     )
     assert result["build:backend"].message == "Dockerfile stage runtime failed"
     assert result["publish"].started is None and result["publish"].duration == 0.0
@@ -180,7 +180,7 @@ async def test_timeout_errors_the_lane():
     assert result["e2e"].status is LaneStatus.ERRORED
     assert result["e2e"].message == "timed out after 0.05s"
     assert result["after"].skipped_because == "e2e"
-    assert result["after"].message == "skipped: needs 'e2e', which errored"
+    assert result["after"].message == "needs 'e2e', which errored"
 
 
 def _fail_fast_graph(long_started: anyio.Event, release_failure: anyio.Event) -> Graph:
@@ -220,10 +220,10 @@ async def test_fail_fast_cancels_running_and_skips_the_rest():
         "contract:backend": LaneStatus.SKIPPED,
         "publish": LaneStatus.SKIPPED,
     }
-    assert result["build:backend"].message == "cancelled: fail-fast after 'lint:backend' failed"
+    assert result["build:backend"].message == "fail-fast after 'lint:backend' failed"
     assert result["build:backend"].skipped_because == "lint:backend"
     assert result["build:backend"].started is not None
-    assert result["queued"].message == "skipped: fail-fast after 'lint:backend' failed"
+    assert result["queued"].message == "fail-fast after 'lint:backend' failed"
     assert result["queued"].started is None
     assert result["publish"].skipped_because == "lint:backend"
     assert result.exit_code == 1
@@ -252,7 +252,7 @@ async def test_errored_lane_trips_fail_fast_too():
     graph = Graph([Lane("waits", waits), Lane("broken", raising(RuntimeError("x")))])
     result = await run(graph, fail_fast=True)
     assert result["waits"].status is LaneStatus.CANCELLED
-    assert result["waits"].message == "cancelled: fail-fast after 'broken' errored"
+    assert result["waits"].message == "fail-fast after 'broken' errored"
 
 
 async def test_events_report_start_and_finish():

@@ -1,0 +1,26 @@
+"""Run reports: the terminal table, summary.json, merged JUnit, Markdown, written atomically.
+
+    run = await run_graph(graph, on_event=progress_printer())
+    print(render_summary(run), end="")
+    write_run_reports(run, "reports", extra_junit=[...])
+    return run.exit_code
+"""
+
+from pipeline.runreport.junit import merged_junit
+from pipeline.runreport.markdown import render_markdown
+from pipeline.runreport.summary import RunSummary, run_summary
+from pipeline.runreport.table import progress_line, progress_printer, render_summary
+from pipeline.runreport.writer import RunReportPaths, lane_folder, write_run_reports
+
+__all__ = [
+    "RunReportPaths",
+    "RunSummary",
+    "lane_folder",
+    "merged_junit",
+    "progress_line",
+    "progress_printer",
+    "render_markdown",
+    "render_summary",
+    "run_summary",
+    "write_run_reports",
+]

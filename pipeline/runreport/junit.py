@@ -1,0 +1,148 @@
+"""One JUnit XML file for the whole run: a testsuite per lane, plus the lanes' own JUnit files.
+
+Each lane becomes a testsuite holding one testcase (the lane itself): failed ->
+<failure>, errored -> <error>, skipped or cancelled -> <skipped> with the reason.
+JUnit files a lane produced (pytest's --junitxml) are merged in after it, their
+suites renamed "<lane>/<suite>" so a reader knows where they came from. A file
+that is missing or unreadable becomes an <error> testcase: the report is still
+written and the problem is visible to any JUnit consumer.
+
+Element and attribute names follow the de-facto schema most CI consumers read
+(testsuites > testsuite > testcase > failure|error|skipped).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.dag.messages import one_line, redact
+from pipeline.dag.status import LaneResult, LaneStatus, RunResult
+
+# XML 1.0 §2.2: characters a document may not contain at all (ANSI escapes, NUL...).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@dataclass(frozen=True, slots=True)
+class JUnitSource:
+    """A JUnit file to merge, and the lane it belongs to (None: the run's own extra file)."""
+
+    path: Path
+    lane: str | None = None
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}"
+
+
+def lane_suite(result: LaneResult) -> ET.Element:
+    """The testsuite standing for one lane."""
+    suite = ET.Element("testsuite", {
+        "name": result.name,
+        "tests": "1",
+        "failures": "1" if result.status is LaneStatus.FAILED else "0",
+        "errors": "1" if result.status is LaneStatus.ERRORED else "0",
+        "skipped": "1" if result.status in (LaneStatus.SKIPPED, LaneStatus.CANCELLED) else "0",
+        "time": _seconds(result.duration),
+    })
+    if result.started is not None:
+        suite.set("timestamp", result.started.isoformat(timespec="seconds"))
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (("lane.kind", result.kind), ("lane.status", result.status.value),
+                        ("lane.needs", ",".join(result.needs)),
+                        ("lane.skipped_because", result.skipped_because or "")):
+        if value:
+            ET.SubElement(properties, "property", {"name": name, "value": _clean(value)})
+    case = ET.SubElement(suite, "testcase", {
+        "classname": f"pipeline.lane.{result.kind}" if result.kind else "pipeline.lane",
+        "name": result.name,
+        "time": _seconds(result.duration),
+    })
+    message = _clean(redact(result.message))
+    if result.status is LaneStatus.FAILED:
+        ET.SubElement(case, "failure", {"message": message, "type": "failed"}).text = message
+    elif result.status is LaneStatus.ERRORED:
+        ET.SubElement(case, "error", {"message": message, "type": "errored"}).text = message
+    elif result.status in (LaneStatus.SKIPPED, LaneStatus.CANCELLED):
+        ET.SubElement(case, "skipped", {"message": message})
+    return suite
+
+
+def _problem_suite(name: str, message: str) -> ET.Element:
+    suite = ET.Element("testsuite", {
+        "name": name, "tests": "1", "failures": "0", "errors": "1", "skipped": "0", "time": "0",
+    })
+    case = ET.SubElement(suite, "testcase", {"classname": "pipeline.junit", "name": name})
+    ET.SubElement(case, "error", {"message": _clean(message), "type": "junit"}).text = message
+    return suite
+
+
+def read_suites(source: JUnitSource) -> list[ET.Element]:
+    """The testsuites of one JUnit file (root <testsuites> or a bare <testsuite>)."""
+    label = f"{source.lane}/{source.path.name}" if source.lane else source.path.name
+    try:
+        root = ET.parse(source.path).getroot()
+    except FileNotFoundError:
+        return [_problem_suite(label, f"JUnit file {source.path} is missing")]
+    except (OSError, ET.ParseError) as exc:
+        reason = one_line(str(exc)) or type(exc).__name__
+        return [_problem_suite(label, f"JUnit file {source.path} is unreadable: {reason}")]
+    if root.tag not in ("testsuites", "testsuite"):
+        return [_problem_suite(label, f"JUnit file {source.path} has root <{root.tag}>, "
+                                      "not <testsuites> or <testsuite>")]
+    # Suites may nest; flatten to those holding test cases so nothing is counted twice.
+    suites = [suite for suite in root.iter("testsuite") if suite.find("testcase") is not None]
+    if not suites and root.tag == "testsuite":
+        suites = [root]
+    for suite in suites:
+        for nested in suite.findall("testsuite"):
+            suite.remove(nested)
+        if source.lane:
+            suite.set("name", f"{source.lane}/{suite.get('name') or source.path.stem}")
+    return suites
+
+
+def _tally(suites: Sequence[ET.Element]) -> dict[str, int]:
+    # Counted from the test cases, not trusted from attributes that tools fill in differently.
+    tally = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for suite in suites:
+        for case in suite.iter("testcase"):
+            tally["tests"] += 1
+            for child, key in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
+                if case.find(child) is not None:
+                    tally[key] += 1
+                    break
+    return tally
+
+
+def merged_junit(
+    results: RunResult | Iterable[LaneResult], *, extra: Iterable[Path] = (),
+) -> ET.ElementTree:
+    """The run's JUnit tree: lane suites (each followed by its own files), then ``extra`` files."""
+    run = RunResult.of(results)
+    suites: list[ET.Element] = []
+    for result in run:
+        suites.append(lane_suite(result))
+        for path in result.junit:
+            suites.extend(read_suites(JUnitSource(Path(path), result.name)))
+    for path in extra:
+        suites.extend(read_suites(JUnitSource(Path(path))))
+    root = ET.Element("testsuites", {"name": "pipeline"})
+    for key, value in _tally(suites).items():
+        root.set(key, str(value))
+    root.set("time", _seconds(run.duration or sum(r.duration for r in run)))
+    root.extend(suites)
+    tree = ET.ElementTree(root)
+    ET.indent(tree)
+    return tree
+
+
+def write_junit(tree: ET.ElementTree, path: Path) -> None:
+    tree.write(path, encoding="utf-8", xml_declaration=True)
