@@ -25,7 +25,8 @@ def register(subparsers: Any) -> None:
     group.add_argument("--contract-sha256", help="the contract's sha256, hex")
     a.add_argument("--git-revision", required=True)
     a.add_argument("--run-id", default="")
-    a.add_argument("--signing-key", help=f"private key PEM file (default: ${signing.SIGNING_KEY_ENV})")
+    a.add_argument("--signing-key",
+                   help=f"private key PEM file (default: ${signing.SIGNING_KEY_ENV})")
     a.set_defaults(handler=_attest)
 
     v = subparsers.add_parser("verify", help="verify the attestation of a digest")

@@ -1,4 +1,4 @@
-"""`promote`, `rollback`, `history`: move stages between validated digests, and show how they moved."""
+"""`promote`, `rollback`, `history`: move stages between validated digests, show how they moved."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("promote", help="point a stage at a validated image digest")
     p.add_argument("--image", required=True, help="REPO@sha256:... (tags are refused)")
     p.add_argument("--stage", required=True, help="stage name, e.g. staging")
-    p.add_argument("--target-repository", help="HOST/REPO to hold the stage (default: the image's)")
+    p.add_argument("--target-repository",
+                   help="HOST/REPO to hold the stage (default: the image's)")
     _common(p)
     p.set_defaults(handler=_promote)
 
-    r = subparsers.add_parser("rollback", help="point a stage back at its previous validated digest")
+    r = subparsers.add_parser("rollback", help="point a stage back at its previous validated one")
     r.add_argument("--stage", required=True)
     r.add_argument("--repository", required=True, help="HOST/REPO holding the stage")
     _common(r)
@@ -35,7 +36,8 @@ def register(subparsers: Any) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reason", default="", help="why (recorded in the history and logs)")
-    parser.add_argument("--public-key", help=f"Ed25519 public key PEM (default: ${signing.PUBLIC_KEY_ENV})")
+    parser.add_argument("--public-key",
+                        help=f"Ed25519 public key PEM (default: ${signing.PUBLIC_KEY_ENV})")
     parser.add_argument("--require-lane", action="append", default=[], metavar="LANE",
                         help="refuse unless the attestation says LANE passed (repeatable)")
 
@@ -84,7 +86,8 @@ def _history(args: argparse.Namespace) -> int:
 def _summary(event: PromotionEvent) -> str:
     if event.outcome == "unchanged":
         return f"{event.stage}: already at {event.reference} (unchanged)"
-    text = f"{event.stage}: {event.outcome} {event.reference} (from {event.from_digest or 'nothing'})"
+    origin = event.from_digest or "nothing"
+    text = f"{event.stage}: {event.outcome} {event.reference} (from {origin})"
     if event.observed != event.digest:
         text += f"; a concurrent promotion won, stage now at {event.observed}"
     return text

@@ -348,7 +348,8 @@ class RegistryClient:
         realm = params.pop("realm", None)
         if not realm:
             return False
-        auth = (self._credentials.username, self._credentials.password) if self._credentials else None
+        creds = self._credentials
+        auth = (creds.username, creds.password) if creds else None
         try:
             token_resp = httpx.get(realm, params=params, auth=auth, timeout=30.0)
         except httpx.TransportError as exc:

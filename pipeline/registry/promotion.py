@@ -109,10 +109,10 @@ def _move(
 ) -> PromotionEvent:
     """Steps 4-6: intent, move the tag, read back, done."""
     current = client.head_manifest(repo.repository, tag)
-    recorded = stages.read_events(client, repo.repository, stage)
-    stack = stages.deployed_stack(recorded)
     who = events.actor()
-    if current == manifest.digest and stack and stack[-1] == manifest.digest:
+    # Already there? Only then is the history read (it grows; a promotion should not):
+    # "unchanged" needs a completed record too, else this finishes an interrupted one.
+    if current == manifest.digest and _completed_at(client, repo, stage, current):
         result = PromotionEvent(
             action, "unchanged", stage, repo.name, manifest.digest, current, current, who,
             reason, None, stages.now(),
@@ -136,6 +136,11 @@ def _move(
     )
     _log(result)
     return result
+
+
+def _completed_at(client: RegistryClient, repo: ImageReference, stage: str, digest: str) -> bool:
+    stack = stages.deployed_stack(stages.read_events(client, repo.repository, stage))
+    return bool(stack) and stack[-1] == digest
 
 
 def _carry_attestation(client: RegistryClient, image: ImageReference, target: str) -> None:

@@ -57,7 +57,7 @@ def render(out_dir: Path, stage: str, services: Sequence[ServiceImage]) -> list[
         raise PipelineError("render: no services given")
     for service in services:
         if not service.name or not set(service.name) <= _NAME_OK:
-            raise PipelineError(f"service {service.name!r}: expected lowercase letters, digits, '-'")
+            raise PipelineError(f"service {service.name!r}: expected lowercase a-z, 0-9, '-'")
         require_digest(service.image)  # raises InvalidReference naming the tag
         if service.port is not None and not 0 < service.port < 65536:
             raise PipelineError(f"service {service.name}: port {service.port} out of range")

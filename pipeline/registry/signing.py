@@ -114,12 +114,15 @@ def generate_key_pair() -> tuple[bytes, bytes]:
     return private, public
 
 
-def sign(payload: bytes, key: Ed25519PrivateKey, payload_type: str = IN_TOTO_PAYLOAD_TYPE) -> Envelope:
+def sign(
+    payload: bytes, key: Ed25519PrivateKey, payload_type: str = IN_TOTO_PAYLOAD_TYPE
+) -> Envelope:
     signature = key.sign(pae(payload_type, payload))
+    keyid = key_id(key.public_key())
     return Envelope(
         payload=base64.b64encode(payload).decode(),
         payloadType=payload_type,
-        signatures=[Signature(keyid=key_id(key.public_key()), sig=base64.b64encode(signature).decode())],
+        signatures=[Signature(keyid=keyid, sig=base64.b64encode(signature).decode())],
     )
 
 

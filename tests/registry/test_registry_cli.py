@@ -33,7 +33,8 @@ def test_keygen_attest_promote_history_rollback_render(run, registry, client, ma
     private = (tmp_path / "keys" / "signing.pem")
     assert stat.S_IMODE(private.stat().st_mode) == 0o600
     monkeypatch.setenv("PIPELINE_SIGNING_KEY", private.read_text())
-    monkeypatch.setenv("PIPELINE_ATTESTATION_PUBLIC_KEY", str(tmp_path / "keys" / "signing.pub.pem"))
+    public = tmp_path / "keys" / "signing.pub.pem"
+    monkeypatch.setenv("PIPELINE_ATTESTATION_PUBLIC_KEY", str(public))
     secret_body = private.read_text().splitlines()[1]
     outputs = []
 
