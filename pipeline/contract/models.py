@@ -1,0 +1,292 @@
+"""The contract file's models (pydantic v2): what each service's runtime image must be and do.
+
+Every model forbids unknown keys. Defaults make a short contract work: only
+`[services.X].context` and `port` are required. Cross-references (image keys,
+dependency and service names) are checked by `Contract.references()`, which the
+loader turns into errors naming the field.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
+    StringConstraints, field_validator, model_validator,
+)
+
+from pipeline.contract.defaults import DEFAULT_TOOL_CLASSES
+from pipeline.contract.sizes import parse_size
+
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=63)]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+Command = list[NonEmpty]
+Size = Annotated[int, BeforeValidator(parse_size)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+HttpStatus = Annotated[int, Field(ge=100, le=599)]
+
+
+def _absolute(path: str) -> str:
+    if not path.startswith("/"):
+        raise ValueError(f"{path!r} must be an absolute path")
+    return path
+
+
+def _relative(path: str) -> str:
+    if path.startswith("/") or ".." in Path(path).parts:
+        raise ValueError(f"{path!r} must be relative and stay inside the contract's directory")
+    return path
+
+
+AbsPath = Annotated[str, AfterValidator(_absolute)]
+RelPath = Annotated[str, StringConstraints(min_length=1), AfterValidator(_relative)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class BaseImage(Model):
+    """An allowed final-stage base: a repository name (optionally with tag), optionally pinned."""
+
+    name: NonEmpty
+    digest: Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")] | None = None
+
+
+class UserSpec(Model):
+    """The runtime user: never root; optionally an exact name and/or UID."""
+
+    uid_min: Annotated[int, Field(ge=1)] = 1
+    name: NonEmpty | None = None
+    uid: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _uid_in_range(self) -> UserSpec:
+        if self.uid is not None and self.uid < self.uid_min:
+            raise ValueError(f"uid {self.uid} is below uid_min {self.uid_min}")
+        return self
+
+
+class EnvContract(Model):
+    """Variable NAMES the service needs at run time; which are secrets. Never values."""
+
+    required: list[EnvName] = []
+    secrets: list[EnvName] = []
+
+    @model_validator(mode="after")
+    def _secrets_are_required(self) -> EnvContract:
+        unknown = sorted(set(self.secrets) - set(self.required))
+        if unknown:
+            raise ValueError(f"secrets {unknown} are not listed in required")
+        return self
+
+
+class Health(Model):
+    """The health endpoint probed on the service port."""
+
+    path: AbsPath = "/health"
+    status: HttpStatus = 200
+    body: dict[str, Any] | None = None           # JSON subset the answer must contain
+    body_contains: NonEmpty | None = None
+    startup_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
+    dependency_down_status: HttpStatus | None = None
+
+    @model_validator(mode="after")
+    def _one_body_check(self) -> Health:
+        if self.body is not None and self.body_contains is not None:
+            raise ValueError("set body or body_contains, not both")
+        return self
+
+
+class Shutdown(Model):
+    """How the service is stopped, and how long it may take."""
+
+    signal: str = "SIGTERM"
+    grace_seconds: Annotated[float, Field(gt=0, le=3600)] = 10
+
+    @field_validator("signal")
+    @classmethod
+    def _known_signal(cls, value: str) -> str:
+        name = value.upper() if value.upper().startswith("SIG") else f"SIG{value.upper()}"
+        if name not in signal.Signals.__members__:
+            raise ValueError(f"{value!r} is not a signal name")
+        return name
+
+
+class ToolClass(Model):
+    """Patterns for one forbidden tool class."""
+
+    paths: list[NonEmpty] = []
+    packages: list[NonEmpty] = []
+
+
+class Forbidden(Model):
+    """Forbidden tool classes: the defaults, relaxed and extended by the contract."""
+
+    relax: list[Key] = []
+    extend: dict[Key, ToolClass] = {}
+    allow: list[NonEmpty] = []
+
+    @field_validator("relax")
+    @classmethod
+    def _known_classes(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in DEFAULT_TOOL_CLASSES]
+        if unknown:
+            known = ", ".join(DEFAULT_TOOL_CLASSES)
+            raise ValueError(f"unknown tool class {unknown[0]!r} (known: {known})")
+        return value
+
+    def classes(self) -> dict[str, ToolClass]:
+        """The effective classes: defaults minus relaxed, plus extensions."""
+        merged: dict[str, ToolClass] = {}
+        for name, spec in DEFAULT_TOOL_CLASSES.items():
+            if name not in self.relax:
+                merged[name] = ToolClass(paths=list(spec["paths"]),
+                                         packages=list(spec["packages"]))
+        for name, extra in self.extend.items():
+            if name in self.relax:
+                continue
+            base = merged.get(name, ToolClass())
+            merged[name] = ToolClass(paths=base.paths + extra.paths,
+                                     packages=base.packages + extra.packages)
+        return merged
+
+
+class SecretAllow(Model):
+    """A content-scan allowlist entry; the reason is mandatory."""
+
+    path: NonEmpty
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3)]
+
+    @field_validator("path")
+    @classmethod
+    def _strip_root(cls, value: str) -> str:
+        return value.lstrip("/")
+
+
+class Runtime(Model):
+    """Non-secret wiring the lanes use to run the service."""
+
+    env: dict[EnvName, str] = {}
+    depends_on: list[Key] = []
+
+
+class Checks(Model):
+    """The source-checks lane: runs in a tooling image, never in the runtime image."""
+
+    image: Key
+    workdir: AbsPath = "/src"
+    install: list[NonEmpty] = []
+    lint: list[NonEmpty] = []
+    unit_test: list[NonEmpty] = []
+    reports: RelPath | None = None
+
+
+class Service(Model):
+    """One deployable runtime image and its contract."""
+
+    context: RelPath
+    port: Port
+    dockerfile: RelPath = "Dockerfile"
+    target: NonEmpty | None = None
+    build_args: dict[EnvName, str] = {}
+    base_images: list[BaseImage] = []
+    max_size: Size = parse_size("1GB")
+    user: UserSpec = UserSpec()
+    entrypoint: Command | None = None
+    cmd: Command | None = None
+    workdir: AbsPath | None = None
+    labels: list[NonEmpty] = []
+    dockerignore: list[NonEmpty] = [".git", ".env"]
+    env: EnvContract = EnvContract()
+    health: Health = Health()
+    shutdown: Shutdown = Shutdown()
+    forbidden: Forbidden = Forbidden()
+    secrets_allowlist: list[SecretAllow] = []
+    runtime: Runtime = Runtime()
+    checks: Checks | None = None
+
+
+class Dependency(Model):
+    """A backing service (database...) started for runtime probes and integration lanes."""
+
+    image: Key
+    port: Port
+    env: dict[EnvName, str] = {}
+
+
+class Runner(Model):
+    """A black-box test runner container (integration or E2E)."""
+
+    image: Key
+    source: RelPath
+    workdir: AbsPath = "/tests"
+    install: list[NonEmpty] = []
+    command: Annotated[list[NonEmpty], Field(min_length=1)]
+    env: dict[EnvName, str] = {}
+    services: list[Key] = []
+
+
+class Contract(Model):
+    """The whole contract file."""
+
+    version: Literal[1] = 1
+    images: dict[Key, NonEmpty] = {}
+    services: Annotated[dict[Key, Service], Field(min_length=1)]
+    dependencies: dict[Key, Dependency] = {}
+    integration: Runner | None = None
+    e2e: Runner | None = None
+
+    # Where the contract file lives: contexts and sources are relative to it.
+    _root: Path = PrivateAttr(default_factory=Path.cwd)
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    @property
+    def source(self) -> Path | None:
+        """The contract file this was loaded from (None when built in code)."""
+        return self._source
+
+    def service(self, name: str) -> Service:
+        """The named service; KeyError lists the known ones."""
+        try:
+            return self.services[name]
+        except KeyError:
+            raise KeyError(f"unknown service {name!r} (known: {', '.join(self.services)})") \
+                from None
+
+    def context_dir(self, name: str) -> Path:
+        return (self._root / self.service(name).context).resolve()
+
+    def references(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Broken cross-references as (field location, message); empty when all resolve."""
+        broken: list[tuple[tuple[str | int, ...], str]] = []
+
+        def need(kind: str, names: dict[str, Any], name: str, loc: tuple[str | int, ...]) -> None:
+            if name not in names:
+                known = ", ".join(names) or "none defined"
+                broken.append((loc, f"unknown {kind} {name!r} (known: {known})"))
+
+        for sname, svc in self.services.items():
+            if svc.checks is not None:
+                need("image key", self.images, svc.checks.image,
+                     ("services", sname, "checks", "image"))
+            for i, dep in enumerate(svc.runtime.depends_on):
+                need("dependency", self.dependencies, dep,
+                     ("services", sname, "runtime", "depends_on", i))
+        for dname, dep in self.dependencies.items():
+            need("image key", self.images, dep.image, ("dependencies", dname, "image"))
+        for lane in ("integration", "e2e"):
+            runner: Runner | None = getattr(self, lane)
+            if runner is None:
+                continue
+            need("image key", self.images, runner.image, (lane, "image"))
+            for i, svc_name in enumerate(runner.services):
+                need("service", self.services, svc_name, (lane, "services", i))
+        return broken

@@ -1,0 +1,40 @@
+"""Human sizes ("300MB", "1.5 GiB") to bytes: decimal units are powers of 1000, binary of 1024."""
+
+from __future__ import annotations
+
+import re
+
+_UNITS: dict[str, int] = {
+    "": 1, "b": 1,
+    "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+    "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
+}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_size(value: int | str) -> int:
+    """Bytes in `value`; raises ValueError naming the accepted units."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size such as '300MB', not a boolean")
+    if isinstance(value, int):
+        if value <= 0:
+            raise ValueError("size must be positive")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a size such as '300MB'")
+    match = _SIZE.match(value)
+    unit = match.group(2).lower() if match else None
+    if not match or unit not in _UNITS:
+        raise ValueError(f"{value!r} is not a size (number + one of B, KB, MB, GB, KiB, MiB, GiB)")
+    size = int(float(match.group(1)) * _UNITS[unit])
+    if size <= 0:
+        raise ValueError("size must be positive")
+    return size
+
+
+def format_size(size: int) -> str:
+    """`size` bytes as the shortest decimal unit, e.g. 312.4 MB."""
+    for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
+        if size >= factor:
+            return f"{size / factor:.1f} {unit}"
+    return f"{size} B"

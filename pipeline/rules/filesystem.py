@@ -1,0 +1,34 @@
+"""Filesystem hygiene in the final image: setuid/setgid files, .git directories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pipeline.findings import Evidence, Finding
+
+
+def _layer(subject, index: int) -> str | None:  # noqa: ANN001
+    layers = subject.image.layers
+    return layers[index].digest if index < len(layers) else None
+
+
+def check_setuid(subject) -> Iterator[Finding]:  # noqa: ANN001
+    for entry in sorted(subject.image.list(), key=lambda e: e.path):
+        if entry.is_setuid:
+            bits = " and ".join(b for b, m in (("setuid", 0o4000), ("setgid", 0o2000))
+                                if entry.mode & m)
+            yield Finding("fs.setuid", f"/{entry.path} is {bits} (mode {entry.mode:04o})",
+                          (Evidence(layer=_layer(subject, entry.layer), path=entry.path,
+                                    detail=f"mode {entry.mode:04o}"),), subject=subject.name)
+
+
+def check_git(subject) -> Iterator[Finding]:  # noqa: ANN001
+    roots: dict[str, int] = {}
+    for entry in subject.image.list():
+        parts = entry.path.split("/")
+        if ".git" in parts:
+            root = "/".join(parts[: parts.index(".git") + 1])
+            roots.setdefault(root, entry.layer)
+    for root, layer in sorted(roots.items()):
+        yield Finding("fs.git-dir", f"/{root} ships in the image",
+                      (Evidence(layer=_layer(subject, layer), path=root),), subject=subject.name)
