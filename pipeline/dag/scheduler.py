@@ -88,6 +88,10 @@ class _Run:
         self.on_event = on_event
         self.results: dict[str, LaneResult] = {}
         self.unmet = {lane.name: len(lane.needs) for lane in graph}
+        self.dependants: dict[str, list[str]] = {lane.name: [] for lane in graph}
+        for lane in graph:
+            for need in lane.needs:
+                self.dependants[need].append(lane.name)
         self.scopes: dict[str, anyio.CancelScope] = {}  # scheduled lanes not yet finished
         self.cancelled: set[str] = set()  # cancelled by fail-fast (not by a timeout)
         self.root_cause: dict[str, str] = {}  # non-passed lane -> the lane where trouble began
@@ -124,18 +128,20 @@ class _Run:
         timed_out = False
         with scope:
             async with self.limiter if self.limiter else contextlib.nullcontext():
-                # Fail-fast may have tripped while this lane waited for a slot: then it never starts.
+                # Fail-fast may have tripped while this lane waited for a slot.
                 if not scope.cancel_called:
                     started, clock = datetime.now(UTC), time.monotonic()
                     self._emit(LaneEvent("started", name, LaneStatus.RUNNING))
                     log.info("lane started", lane=name, kind=lane.kind)
                     context = self._context(name)
-                    with anyio.move_on_after(lane.timeout) as timer:
+                    # A cancel scope costs tens of microseconds: only lanes with a timeout get one.
+                    timer = anyio.move_on_after(lane.timeout) if lane.timeout is not None else None
+                    with timer or contextlib.nullcontext():
                         try:
                             outcome = await lane.run(context)
                         except Exception as exc:  # noqa: BLE001 - any lane exception is ERRORED
                             error = exc
-                    timed_out = timer.cancelled_caught
+                    timed_out = timer is not None and timer.cancelled_caught
         self.scopes.pop(name, None)
         base = dict(name=name, kind=lane.kind, needs=lane.needs)
         if started is None:  # cancelled while waiting for a slot: it never ran
@@ -203,7 +209,7 @@ class _Run:
             skipped_because=result.skipped_because,
         )
         if result.status.is_success:
-            for dependant in self.graph.dependants(name):
+            for dependant in self.dependants[name]:
                 self.unmet[dependant] -= 1
                 if self.unmet[dependant] == 0 and self.tripped is None:
                     self._schedule(dependant)
@@ -216,7 +222,7 @@ class _Run:
         """Skip each not-yet-scheduled dependant, naming ``name``; recursion reaches every level."""
         upstream = self.results[name]
         root = self.root_cause.get(name, name)
-        for dependant in self.graph.dependants(name):
+        for dependant in self.dependants[name]:
             if dependant in self.results or dependant in self.scopes:
                 continue
             reason = f"needs {name!r}, which {_VERB[upstream.status]}"

@@ -109,13 +109,16 @@ def read_suites(source: JUnitSource) -> list[ET.Element]:
     return suites
 
 
+_OUTCOMES = (("failure", "failures"), ("error", "errors"), ("skipped", "skipped"))
+
+
 def _tally(suites: Sequence[ET.Element]) -> dict[str, int]:
     # Counted from the test cases, not trusted from attributes that tools fill in differently.
     tally = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for suite in suites:
         for case in suite.iter("testcase"):
             tally["tests"] += 1
-            for child, key in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
+            for child, key in _OUTCOMES:
                 if case.find(child) is not None:
                     tally[key] += 1
                     break

@@ -24,7 +24,9 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(results: RunResult | Iterable[LaneResult], *, title: str = "Pipeline run") -> str:
+def render_markdown(
+    results: RunResult | Iterable[LaneResult], *, title: str = "Pipeline run",
+) -> str:
     run = RunResult.of(results)
     lines = [
         f"## {title}: {_ICON[run.status]} {run.status.value} (exit {run.exit_code})",

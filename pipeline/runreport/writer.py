@@ -172,7 +172,8 @@ def _write_merged_sarif(sources: list[Path], target: Path) -> bool:
             document = json.loads(source.read_text(encoding="utf-8"))
             runs.extend(document["runs"])
         except (ValueError, KeyError, TypeError) as exc:
-            log.warning("lane SARIF unreadable, not merged", path=str(source), error=one_line(str(exc)))
+            log.warning("lane SARIF unreadable, not merged", path=str(source),
+                        error=one_line(str(exc)))
     if not runs:
         return False
     merged = {"version": "2.1.0", "$schema": SARIF_SCHEMA, "runs": runs}
