@@ -30,6 +30,13 @@ storage:
     enabled: true
 http:
   addr: 127.0.0.1:{port}
+{auth}"""
+
+AUTH = """\
+auth:
+  htpasswd:
+    realm: pipeline-tests
+    path: {path}
 """
 
 
@@ -46,6 +53,7 @@ class RegistryServer:
     root: Path
     port: int = field(default_factory=_free_port)
     proc: subprocess.Popen[bytes] | None = None
+    htpasswd: Path | None = None  # basic auth when set (bcrypt entries, user:hash lines)
 
     @property
     def host(self) -> str:
@@ -59,7 +67,8 @@ class RegistryServer:
         storage = self.root / "storage"
         storage.mkdir(parents=True, exist_ok=True)
         config = self.root / "config.yml"
-        config.write_text(CONFIG.format(storage=storage, port=self.port))
+        auth = AUTH.format(path=self.htpasswd) if self.htpasswd else ""
+        config.write_text(CONFIG.format(storage=storage, port=self.port, auth=auth))
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [BINARY, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT,
@@ -69,7 +78,7 @@ class RegistryServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"docker-registry exited: {self.log_path.read_text()[-500:]}")
             try:
-                if httpx.get(f"http://{self.host}/v2/", timeout=1).status_code == 200:
+                if httpx.get(f"http://{self.host}/v2/", timeout=1).status_code in (200, 401):
                     return
             except httpx.TransportError:
                 pass

@@ -1,0 +1,51 @@
+"""Registry credentials: from the environment, used, and never shown."""
+
+from __future__ import annotations
+
+import bcrypt
+import pytest
+
+from pipeline.errors import RegistryError
+from pipeline.registry.client import Credentials, RegistryClient
+from tests.conftest import missing
+from tests.registry.conftest import FAST_RETRY
+from tests.registry.regimages import push_image
+from tests.registry.regserver import RegistryServer, available
+
+pytestmark = pytest.mark.registry
+PASSWORD = "s3cret-Pa55word"
+
+
+@pytest.fixture
+def locked_registry(tmp_path):
+    why = available()
+    if why:
+        missing("registry", why)
+    htpasswd = tmp_path / "htpasswd"
+    htpasswd.write_bytes(b"ci:" + bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)))
+    server = RegistryServer(tmp_path / "registry", htpasswd=htpasswd)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_credentials_from_environment_are_used_and_never_shown(locked_registry, monkeypatch):
+    monkeypatch.setenv("PIPELINE_REGISTRY_USERNAME", "ci")
+    monkeypatch.setenv("PIPELINE_REGISTRY_PASSWORD", PASSWORD)
+    creds = Credentials.from_env()
+    assert PASSWORD not in repr(creds)
+    with RegistryClient(locked_registry.host, credentials=creds, retry=FAST_RETRY) as client:
+        manifest = push_image(client, "team/backend", [1024], tag="v1")
+        assert client.head_manifest("team/backend", "v1") == manifest.digest
+        assert PASSWORD not in repr(client)
+
+    with RegistryClient(locked_registry.host, retry=FAST_RETRY) as anonymous:
+        with pytest.raises(RegistryError, match="401") as info:
+            anonymous.get_manifest("team/backend", "v1")
+    wrong = Credentials("ci", "wrong-password")
+    with RegistryClient(locked_registry.host, credentials=wrong, retry=FAST_RETRY) as client:
+        with pytest.raises(RegistryError, match="401") as info2:
+            client.get_manifest("team/backend", "v1")
+    for exc in (info.value, info2.value):
+        assert "\n" not in str(exc) and PASSWORD not in str(exc)
+        assert "team/backend:v1" in str(exc)
