@@ -245,5 +245,12 @@ class _Run:
                 self._finish(self._tripped_result(lane.name, LaneStatus.SKIPPED))
 
     def _emit(self, event: LaneEvent) -> None:
-        if self.on_event is not None:
+        if self.on_event is None:
+            return
+        # Progress output is a convenience: a broken callback (a closed pipe) must not
+        # take the run, and its reports, down with it.
+        try:
             self.on_event(event)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("progress callback failed", lane=event.lane,
+                        error=describe_exception(exc))

@@ -12,7 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.dag import Graph, Lane, LaneEvent, LaneOutcome, LaneStatus, run_graph
+from pipeline.dag import (
+    Graph,
+    Lane,
+    LaneEvent,
+    LaneOutcome,
+    LaneStatus,
+    critical_path_of,
+    run_graph,
+)
 from pipeline.errors import GraphError, RegistryError
 
 BOUND = 10  # seconds: only reached if the scheduler is broken
@@ -337,3 +345,34 @@ def test_invariants_on_random_graphs(spec):
             assert r.status is (expected[kind] if needs_ok else LaneStatus.SKIPPED)
     if fail_fast:
         assert len(problems) <= 1  # the first problem cancels or skips everything else
+
+
+async def test_a_broken_progress_callback_does_not_stop_the_run():
+    def broken(event):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    result = await run(Graph([Lane("a", passing()), Lane("b", passing(), needs=("a",))]),
+                       on_event=broken)
+    assert result.ok
+
+
+async def test_critical_path_of_a_finished_run():
+    async def naps(ctx):
+        await anyio.sleep(0.02 if ctx.lane == "slow" else 0.0)
+        return LaneOutcome.success()
+
+    graph = Graph([Lane("fast", naps), Lane("slow", naps), Lane("join", naps,
+                                                                 needs=("fast", "slow"))])
+    result = await run(graph)
+    path = critical_path_of(result)
+    assert path.lanes == ("slow", "join")
+    assert path.duration == pytest.approx(result["slow"].duration + result["join"].duration)
+    assert path.duration <= result.duration
+
+
+def test_status_predicates():
+    terminal = {s for s in LaneStatus if s.is_terminal}
+    assert terminal == {LaneStatus.PASSED, LaneStatus.FAILED, LaneStatus.ERRORED,
+                        LaneStatus.SKIPPED, LaneStatus.CANCELLED}
+    assert [s for s in LaneStatus if s.is_success] == [LaneStatus.PASSED]
+    assert {s for s in LaneStatus if s.is_problem} == {LaneStatus.FAILED, LaneStatus.ERRORED}
