@@ -67,7 +67,7 @@ class Archive:
         try:
             tar = tarfile.open(path, "r:*")
         except READ_ERRORS as exc:
-            raise ImageError(f"{path}: not a tar archive ({_why(exc)})") from None
+            raise ImageError(f"{path}: not a tar archive") from None
         try:
             try:
                 archive = cls(path, tar)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.contract.models import Contract, Service
-from pipeline.findings import Finding, sort_findings
+from pipeline.findings import FORBIDDEN_PREFIX, RULES, Finding, sort_findings
 from pipeline.image.view import ImageView, read_tarball
 from pipeline.rules import base, config, dockerignore, filesystem, forbidden, history, secrets
 from pipeline.rules.subject import RuleFn, Subject
@@ -32,6 +32,12 @@ RULE_FAMILIES: tuple[tuple[str, RuleFn], ...] = (
     ("git", filesystem.check_git),
     ("dockerignore", dockerignore.check),
 )
+
+
+def static_rule_ids(service: Service) -> list[str]:
+    """Every static rule id checked for `service` (for reports that list passes too)."""
+    ids = [rid for rid in RULES if not rid.startswith("runtime.")]
+    return ids + [f"{FORBIDDEN_PREFIX}{name}" for name in service.forbidden.classes()]
 
 
 def run_rules(image: ImageView, service: Service, name: str, *,
@@ -70,4 +76,4 @@ def _service(contract: Contract, name: str) -> Service:
     return contract.services[name]
 
 
-__all__ = ["RULE_FAMILIES", "Subject", "check_image", "run_rules"]
+__all__ = ["RULE_FAMILIES", "Subject", "check_image", "run_rules", "static_rule_ids"]

@@ -27,7 +27,7 @@ def check(subject) -> Iterator[Finding]:  # noqa: ANN001
             if regex is not None and regex.match(entry.path):
                 hits[name].append(Evidence(layer=subject.image.layers[entry.layer].digest
                                            if entry.layer < len(subject.image.layers) else None,
-                                           path=entry.path, detail="path"))
+                                           path=entry.path))
     packages = list(installed(subject.image))
     for name, spec in classes.items():
         lowered = [p.lower() for p in spec.packages]
@@ -41,7 +41,7 @@ def check(subject) -> Iterator[Finding]:  # noqa: ANN001
     for name, evidence in hits.items():
         if not evidence:
             continue
-        shown = [e.path if e.detail == "path" else e.detail for e in evidence[:5]]
+        shown = [e.detail or e.path for e in evidence[:5]]
         more = f" and {len(evidence) - 5} more" if len(evidence) > 5 else ""
         yield Finding(f"{FORBIDDEN_PREFIX}{name}",
                       f"{name} present: {', '.join(str(s) for s in shown)}{more}",

@@ -1,0 +1,70 @@
+"""`pipeline check-image IMAGE.tar --contract pipeline.toml --service NAME`: static checks.
+
+Runs without Dagger. Exit 0 clean, 1 findings at or above --fail-on, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipeline.contract import load_contract
+from pipeline.errors import ContractError
+from pipeline.findings import Severity, Verdict
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "check-image", help="check an image tarball against its service's contract",
+        description="Static checks of an OCI/docker-save image tarball against pipeline.toml.")
+    parser.add_argument("image", type=Path, help="image tarball (OCI layout or docker save)")
+    parser.add_argument("--contract", type=Path, default=Path("pipeline.toml"),
+                        help="contract file (default: ./pipeline.toml)")
+    parser.add_argument("--overlay", type=Path, action="append", default=[],
+                        help="contract overlay merged over the contract (repeatable)")
+    parser.add_argument("--service", required=True, help="service name in the contract")
+    parser.add_argument("--context", type=Path, default=None,
+                        help="build context (default: the service's context, if it exists)")
+    parser.add_argument("--fail-on", default="high", type=_severity,
+                        help="lowest failing severity: info, low, medium, high, critical "
+                             "(default: high)")
+    parser.add_argument("--format", default="text",
+                        choices=("text", "json", "junit", "sarif", "markdown"),
+                        help="what to print on stdout (default: text)")
+    parser.add_argument("--reports", type=Path, default=None,
+                        help="also write every report format into this directory")
+    parser.set_defaults(handler=run)
+
+
+def _severity(text: str) -> Severity:
+    try:
+        return Severity.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipeline import reports
+    from pipeline.rules import check_image, static_rule_ids
+
+    contract = load_contract(args.contract, args.overlay)
+    if args.service not in contract.services:
+        known = ", ".join(contract.services)
+        raise ContractError(f"unknown service {args.service!r} (known: {known})",
+                            path=str(args.contract), field="--service")
+    context = args.context
+    if context is None:
+        default = contract.context_dir(args.service)
+        context = default if default.is_dir() else None
+    elif not context.is_dir():
+        raise ContractError(f"build context {context} is not a directory", field="--context")
+    findings = check_image(args.image, contract, args.service, context_dir=context)
+    checked = static_rule_ids(contract.services[args.service])
+    name = f"check-image-{args.service}"
+    if args.reports is not None:
+        reports.write_all(findings, args.reports, name=name, fail_on=args.fail_on,
+                          checked=checked, artifact=str(args.image))
+    sys.stdout.write(reports.render(args.format, findings, name=name, fail_on=args.fail_on,
+                                    checked=checked, artifact=str(args.image)))
+    return Verdict.of(findings, args.fail_on).exit_code

@@ -1,0 +1,54 @@
+"""Reports over findings: text, JSON, JUnit XML, SARIF 2.1.0, Markdown.
+
+Each writer is a small module with a `render(...) -> str`; `junit.testsuite`
+and `markdown.table` are reusable for other results (lane results).
+`write_all` writes every format atomically and returns where each went.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from pipeline.findings import Finding, Severity, Verdict
+from pipeline.reports import jsonreport, junit, markdown, sarif, text
+from pipeline.reports.files import write_text
+
+FORMATS = ("text", "json", "junit", "sarif", "markdown")
+FILE_NAMES = {"text": "{name}.txt", "json": "{name}.json", "junit": "{name}.junit.xml",
+              "sarif": "{name}.sarif", "markdown": "{name}.md"}
+
+
+def render(fmt: str, findings: Sequence[Finding], *, name: str = "check-image",
+           fail_on: Severity = Severity.HIGH, checked: Iterable[str] = (),
+           artifact: str | None = None) -> str:
+    verdict = Verdict.of(findings, fail_on)
+    if fmt == "text":
+        return text.render(findings, verdict, title=name)
+    if fmt == "json":
+        return jsonreport.render(findings, verdict, name=name,
+                                 **({"artifact": artifact} if artifact else {}))
+    if fmt == "junit":
+        return junit.render([junit.testsuite(name, junit.finding_cases(findings, checked,
+                                                                       fail_on))])
+    if fmt == "sarif":
+        return sarif.render(findings, artifact=artifact)
+    if fmt == "markdown":
+        return markdown.render(findings, verdict, title=name)
+    raise ValueError(f"unknown report format {fmt!r} (one of: {', '.join(FORMATS)})")
+
+
+def write_all(findings: Sequence[Finding], out_dir: Path, *, name: str = "check-image",
+              fail_on: Severity = Severity.HIGH, checked: Iterable[str] = (),
+              artifact: str | None = None,
+              formats: Sequence[str] = FORMATS) -> dict[str, Path]:
+    """Write each format to `out_dir/<name>.<ext>`; returns {format: path}."""
+    checked = list(checked)
+    rendered = {fmt: render(fmt, findings, name=name, fail_on=fail_on, checked=checked,
+                            artifact=artifact) for fmt in formats}
+    return {fmt: write_text(Path(out_dir) / FILE_NAMES[fmt].format(name=name), body)
+            for fmt, body in rendered.items()}
+
+
+__all__ = ["FORMATS", "jsonreport", "junit", "markdown", "render", "sarif", "text",
+           "write_all"]

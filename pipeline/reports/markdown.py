@@ -1,0 +1,29 @@
+"""Markdown for a CI step summary: verdict line, counts, then a findings table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipeline.findings import Finding, Verdict, sort_findings
+
+
+def cell(text: str) -> str:
+    """Make `text` safe inside a table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(str(c)) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render(findings: Sequence[Finding], verdict: Verdict, *, title: str = "Image contract") -> str:
+    mark = "✅" if verdict.passed else "❌"
+    out = [f"## {mark} {cell(title)}", "", verdict.summary(), ""]
+    if findings:
+        rows = [(f.level.label, f"`{f.rule_id}`", f.message,
+                 "; ".join(e.describe() for e in f.evidence[:3]))
+                for f in sort_findings(findings)]
+        out += [table(("severity", "rule", "message", "evidence"), rows), ""]
+    return "\n".join(out) + "\n"
