@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._/@+-]*")
 
 
-class _Upstream(Mapping[str, Any]):
+class NeedsView(Mapping[str, Any]):
     """Read-only view of the needs' values; asking for an undeclared lane is a bug, said plainly."""
 
     def __init__(self, lane: str, values: Mapping[str, Any]) -> None:

@@ -23,9 +23,10 @@ import anyio
 import structlog
 from anyio.abc import TaskGroup
 
-from pipeline.dag.graph import Graph, LaneContext, _Upstream
+from pipeline.dag.graph import Graph, LaneContext, NeedsView
 from pipeline.dag.messages import describe_exception, one_line
 from pipeline.dag.status import LaneOutcome, LaneResult, LaneStatus, RunResult
+from pipeline.errors import PipelineError
 
 log = structlog.get_logger("pipeline.dag")
 
@@ -62,7 +63,7 @@ async def run_graph(
     Raises GraphError (before running anything) if the graph is malformed.
     """
     if max_concurrency is not None and max_concurrency < 1:
-        raise ValueError("max_concurrency must be at least 1")
+        raise PipelineError(f"max_concurrency must be at least 1, not {max_concurrency}")
     order = graph.order()  # validates: unknown needs and cycles fail here, before any lane runs
     run = _Run(graph, fail_fast=fail_fast, max_concurrency=max_concurrency, on_event=on_event)
     started, clock = datetime.now(UTC), time.monotonic()
@@ -179,8 +180,8 @@ class _Run:
         needs = self.graph[name].needs
         return LaneContext(
             lane=name,
-            upstream=_Upstream(name, {need: self.results[need].outputs for need in needs}),
-            results=_Upstream(name, {need: self.results[need] for need in needs}),
+            upstream=NeedsView(name, {need: self.results[need].outputs for need in needs}),
+            results=NeedsView(name, {need: self.results[need] for need in needs}),
             log=log.bind(lane=name),
         )
 
