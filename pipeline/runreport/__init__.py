@@ -2,12 +2,13 @@
 
     run = await run_graph(graph, on_event=progress_printer())
     print(render_summary(run), end="")
-    write_run_reports(run, "reports", extra_junit=[...])
+    paths = write_run_reports(run, "reports", extra_junit=[...])
+    append_step_summary(paths.markdown.read_text(), os.environ.get("GITHUB_STEP_SUMMARY"))
     return run.exit_code
 """
 
 from pipeline.runreport.junit import merged_junit
-from pipeline.runreport.markdown import render_markdown
+from pipeline.runreport.markdown import append_step_summary, render_markdown
 from pipeline.runreport.summary import RunSummary, run_summary
 from pipeline.runreport.table import progress_line, progress_printer, render_summary
 from pipeline.runreport.writer import RunReportPaths, lane_folder, write_run_reports
@@ -15,6 +16,7 @@ from pipeline.runreport.writer import RunReportPaths, lane_folder, write_run_rep
 __all__ = [
     "RunReportPaths",
     "RunSummary",
+    "append_step_summary",
     "lane_folder",
     "merged_junit",
     "progress_line",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from pipeline.dag.graph import critical_path_of
 from pipeline.dag.status import LaneResult, LaneStatus, RunResult
+from pipeline.errors import ReportError
 from pipeline.runreport.format import count_line, detail, format_duration, lane_duration
 
 _ICON = {
@@ -48,3 +50,19 @@ def render_markdown(
             line += f"; critical path {format_duration(path.duration)}: {chain}"
         lines.append(line + ".")
     return "\n".join(lines) + "\n"
+
+
+def append_step_summary(markdown: str, path: str | Path | None) -> Path | None:
+    """Append to the CI's step-summary file (the caller passes $GITHUB_STEP_SUMMARY); None: no-op.
+
+    Appending, not replacing: the file collects every step's summary of the job.
+    """
+    if not path:
+        return None
+    target = Path(path)
+    try:
+        with target.open("a", encoding="utf-8") as handle:
+            handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    except OSError as exc:
+        raise ReportError(f"{target}: cannot append the step summary: {exc.strerror}") from exc
+    return target

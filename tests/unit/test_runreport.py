@@ -20,6 +20,7 @@ from pipeline.dag import CaseCounts, Graph, Lane, LaneOutcome, LaneStatus, RunRe
 from pipeline.errors import ReportError
 from pipeline.runreport import (
     RunSummary,
+    append_step_summary,
     progress_printer,
     render_markdown,
     render_summary,
@@ -284,3 +285,15 @@ def test_progress_printer_lines(capsys):
 
 async def _fails(ctx):
     return LaneOutcome.failure("no")
+
+
+def test_step_summary_appends(tmp_path):
+    target = tmp_path / "step-summary.md"
+    target.write_text("## earlier step\n")
+    run = RunResult((_result("lint", LaneStatus.PASSED),))
+    assert append_step_summary(render_markdown(run), target) == target
+    text = target.read_text()
+    assert text.startswith("## earlier step\n## Pipeline run: ✅ passed (exit 0)\n")
+    assert append_step_summary("x", None) is None
+    with pytest.raises(ReportError, match="cannot append the step summary"):
+        append_step_summary("x", tmp_path / "no" / "such" / "dir.md")
