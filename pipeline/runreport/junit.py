@@ -7,8 +7,9 @@ suites renamed "<lane>/<suite>" so a reader knows where they came from. A file
 that is missing or unreadable becomes an <error> testcase: the report is still
 written and the problem is visible to any JUnit consumer.
 
-Element and attribute names follow the de-facto schema most CI consumers read
-(testsuites > testsuite > testcase > failure|error|skipped).
+Lane suites are built with pipeline.reports.junit (the findings reports' writer),
+so both JUnit outputs share one shape (testsuites > testsuite > testcase >
+failure|error|skipped); this module adds the merge and the recounted totals.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from pipeline.dag.messages import one_line, redact
 from pipeline.dag.status import LaneResult, LaneStatus, RunResult
+from pipeline.reports import junit
 
 # XML 1.0 §2.2: characters a document may not contain at all (ANSI escapes, NUL...).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -39,39 +41,32 @@ def _clean(text: str) -> str:
 
 
 def _seconds(value: float) -> str:
-    return f"{value:.3f}"
+    return f"{value:.3f}"  # as pipeline.reports.junit writes times
 
 
 def lane_suite(result: LaneResult) -> ET.Element:
-    """The testsuite standing for one lane."""
-    suite = ET.Element("testsuite", {
-        "name": result.name,
-        "tests": "1",
-        "failures": "1" if result.status is LaneStatus.FAILED else "0",
-        "errors": "1" if result.status is LaneStatus.ERRORED else "0",
-        "skipped": "1" if result.status in (LaneStatus.SKIPPED, LaneStatus.CANCELLED) else "0",
-        "time": _seconds(result.duration),
-    })
+    """The testsuite standing for one lane (built with the findings reports' JUnit writer)."""
+    message = _clean(redact(result.message))
+    status = result.status
+    case = junit.Case(
+        name=result.name,
+        classname=f"pipeline.lane.{result.kind}" if result.kind else "pipeline.lane",
+        time=result.duration,
+        failure=message if status is LaneStatus.FAILED else None,
+        error=message if status is LaneStatus.ERRORED else None,
+        # A cancelled lane did not fail on its own: it is reported like a skipped one.
+        skipped=message if status in (LaneStatus.SKIPPED, LaneStatus.CANCELLED) else None,
+    )
+    suite = junit.testsuite(result.name, [case])
     if result.started is not None:
         suite.set("timestamp", result.started.isoformat(timespec="seconds"))
-    properties = ET.SubElement(suite, "properties")
-    for name, value in (("lane.kind", result.kind), ("lane.status", result.status.value),
+    properties = ET.Element("properties")
+    for name, value in (("lane.kind", result.kind), ("lane.status", status.value),
                         ("lane.needs", ",".join(result.needs)),
                         ("lane.skipped_because", result.skipped_because or "")):
         if value:
             ET.SubElement(properties, "property", {"name": name, "value": _clean(value)})
-    case = ET.SubElement(suite, "testcase", {
-        "classname": f"pipeline.lane.{result.kind}" if result.kind else "pipeline.lane",
-        "name": result.name,
-        "time": _seconds(result.duration),
-    })
-    message = _clean(redact(result.message))
-    if result.status is LaneStatus.FAILED:
-        ET.SubElement(case, "failure", {"message": message, "type": "failed"}).text = message
-    elif result.status is LaneStatus.ERRORED:
-        ET.SubElement(case, "error", {"message": message, "type": "errored"}).text = message
-    elif result.status in (LaneStatus.SKIPPED, LaneStatus.CANCELLED):
-        ET.SubElement(case, "skipped", {"message": message})
+    suite.insert(0, properties)  # JUnit schema: <properties> comes before the test cases
     return suite
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from pipeline.dag.graph import critical_path_of
 from pipeline.dag.status import LaneResult, LaneStatus, RunResult
 from pipeline.errors import ReportError
+from pipeline.reports.markdown import table
 from pipeline.runreport.format import count_line, detail, format_duration, lane_duration
 
 _ICON = {
@@ -21,26 +22,17 @@ _ICON = {
 }
 
 
-def _cell(text: str) -> str:
-    # A pipe ends a table cell and a newline ends the row (GFM tables).
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
 def render_markdown(
     results: RunResult | Iterable[LaneResult], *, title: str = "Pipeline run",
 ) -> str:
     run = RunResult.of(results)
+    rows = [(f"`{result.name}`", f"{_ICON[result.status]} {result.status.value}",
+             lane_duration(result), detail(result)) for result in run]
     lines = [
         f"## {title}: {_ICON[run.status]} {run.status.value} (exit {run.exit_code})",
         "",
-        "| Lane | Status | Duration | Reason |",
-        "| --- | --- | ---: | --- |",
+        table(("Lane", "Status", "Duration", "Reason"), rows),
     ]
-    for result in run:
-        lines.append(
-            f"| `{result.name}` | {_ICON[result.status]} {result.status.value} "
-            f"| {lane_duration(result)} | {_cell(detail(result))} |"
-        )
     lines += ["", count_line(run) + "."]
     if run.duration:
         path = critical_path_of(run)
