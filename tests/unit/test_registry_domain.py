@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.errors import InvalidReference, PipelineError
 from pipeline.registry import signing, stages
@@ -161,3 +163,28 @@ def test_release_record_round_trip_and_refuses_tags(tmp_path: Path):
     (tmp_path / "junk.json").write_text("{}")
     with pytest.raises(PipelineError, match="junk.json: not a release record"):
         read_record(tmp_path / "junk.json")
+
+
+# -- property: rollbacks undo promotions in reverse order -------------------
+
+@given(st.lists(st.sampled_from([D1, D2, D3]), min_size=1, max_size=12),
+       st.integers(min_value=0, max_value=12))
+def test_rollbacks_retrace_the_distinct_promotions(promoted, rollbacks):
+    events, current, minute = [], None, 0
+    for digest in promoted:  # promote() skips a digest the stage already holds
+        if digest != current:
+            minute += 1
+            events.append(_done("promote", digest, minute))
+            current = digest
+    trail = stages.deployed_stack(events)
+    for _ in range(rollbacks):
+        target = stages.previous_digest(stages.deployed_stack(events), current)
+        if target is None:
+            break
+        minute += 1
+        events.append(_done("rollback", target, minute))
+        current = target
+    remaining = stages.deployed_stack(events)
+    assert remaining == trail[: len(remaining)]  # a prefix: nothing invented, order kept
+    assert remaining[-1] == current
+    assert len(remaining) == max(1, len(trail) - rollbacks)
