@@ -1,0 +1,1 @@
+"""taskflow backend: a task list CRUD API on PostgreSQL."""
