@@ -96,7 +96,7 @@ class Graph:
     __slots__ = ("_lanes",)
 
     def __init__(self, lanes: Iterable[Lane] = ()) -> None:
-        self._lanes = {}
+        self._lanes: dict[str, Lane] = {}
         for lane in lanes:
             self.add(lane)
 

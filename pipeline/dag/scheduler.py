@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Literal
@@ -144,31 +144,32 @@ class _Run:
                             error = exc
                     timed_out = timer is not None and timer.cancelled_caught
         self.scopes.pop(name, None)
-        base = dict(name=name, kind=lane.kind, needs=lane.needs)
         if started is None:  # cancelled while waiting for a slot: it never ran
             self._finish(self._tripped_result(name, LaneStatus.SKIPPED))
             return
-        timing = dict(started=started, finished=datetime.now(UTC),
-                      duration=time.monotonic() - clock)
+        ran = LaneResult(
+            name=name, status=LaneStatus.ERRORED, kind=lane.kind, needs=lane.needs,
+            started=started, finished=datetime.now(UTC), duration=time.monotonic() - clock,
+        )
         if name in self.cancelled:
-            result = self._tripped_result(name, LaneStatus.CANCELLED, **timing)
+            tripped = self._tripped_result(name, LaneStatus.CANCELLED)
+            result = replace(ran, status=tripped.status, message=tripped.message,
+                             skipped_because=tripped.skipped_because)
         elif timed_out:
-            result = LaneResult(status=LaneStatus.ERRORED, **base, **timing,
-                                message=f"timed out after {lane.timeout:g}s")
+            result = replace(ran, message=f"timed out after {lane.timeout:g}s")
         elif error is not None:
-            result = LaneResult(status=LaneStatus.ERRORED, **base, **timing,
-                                message=describe_exception(error))
+            result = replace(ran, message=describe_exception(error))
         elif not isinstance(outcome, LaneOutcome):
-            result = LaneResult(status=LaneStatus.ERRORED, **base, **timing,
-                                message=f"returned {type(outcome).__name__}, not a LaneOutcome")
+            result = replace(
+                ran, message=f"returned {type(outcome).__name__}, not a LaneOutcome")
         else:
-            result = LaneResult(
+            result = replace(
+                ran,
                 status=LaneStatus.PASSED if outcome.passed else LaneStatus.FAILED,
-                **base, **timing,
                 message=one_line(outcome.message),
                 outputs=MappingProxyType(dict(outcome.outputs)),
-                findings=MappingProxyType(dict(outcome.findings))
-                if outcome.findings is not None else None,
+                findings=None if outcome.findings is None
+                else MappingProxyType(dict(outcome.findings)),
                 tests=outcome.tests,
                 junit=tuple(outcome.junit),
                 reports=tuple(outcome.reports),
@@ -185,13 +186,13 @@ class _Run:
             log=log.bind(lane=name),
         )
 
-    def _tripped_result(self, name: str, status: LaneStatus, **timing: Any) -> LaneResult:
+    def _tripped_result(self, name: str, status: LaneStatus) -> LaneResult:
         lane = self.graph[name]
         assert self.tripped is not None
         verb = _VERB[self.results[self.tripped].status]
         self.root_cause[name] = self.tripped
         return LaneResult(
-            name=name, status=status, kind=lane.kind, needs=lane.needs, **timing,
+            name=name, status=status, kind=lane.kind, needs=lane.needs,
             skipped_because=self.tripped,
             message=f"fail-fast after {self.tripped!r} {verb}",
         )

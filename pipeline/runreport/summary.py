@@ -17,7 +17,7 @@ from pipeline.dag.graph import critical_path_of
 from pipeline.dag.messages import redact
 from pipeline.dag.status import LaneResult, LaneStatus, RunResult
 
-SCHEMA = "pipeline/run-summary@1"
+SCHEMA: Literal["pipeline/run-summary@1"] = "pipeline/run-summary@1"
 
 Scalar = str | int | float | bool | None
 # Key names that say "this is a credential": never write their values.
@@ -128,7 +128,7 @@ def run_summary(
     path = critical_path_of(run)
     files, missing = files or {}, missing or {}
     return RunSummary(
-        schema_=SCHEMA,
+        schema=SCHEMA,
         status=run.status,
         exit_code=run.exit_code,
         started=run.started,
