@@ -1,0 +1,148 @@
+"""The streaming tarball reader: both archive formats, compression, whiteouts, bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ImageError
+from pipeline.image import Kind, read_tarball
+from tests.imagebuilder import ImageBuilder
+
+
+def layered() -> ImageBuilder:
+    image = ImageBuilder.clean()
+    lower = image.layer("RUN add")
+    lower.file("data/keep.txt", "keep").file("data/gone.txt", "gone")
+    lower.file("cache/a", "a").file("cache/sub/b", "b")
+    lower.symlink("usr/bin/python", "python3.11")
+    lower.file("usr/bin/python3.11", b"\x7fELF", 0o755)
+    upper = image.layer("RUN remove")
+    upper.delete("data/gone.txt")
+    upper.opaque("cache")
+    upper.file("cache/new", "new")       # same layer as the opaque marker: survives
+    return image
+
+
+@pytest.mark.parametrize(("fmt", "compress"), [("docker", False), ("oci", False),
+                                               ("oci", True)])
+def test_formats_agree_on_the_final_filesystem(tmp_path: Path, fmt: str, compress: bool) -> None:
+    path = layered().write(tmp_path / "image.tar", fmt=fmt, compress=compress)
+    seen: list[tuple[int, str]] = []
+    image = read_tarball(path, on_file=lambda layer, p, data: seen.append((layer.index, p)))
+    paths = {e.path for e in image.list()}
+    assert "data/keep.txt" in paths and "data/gone.txt" not in paths
+    assert "cache/new" in paths and "cache/a" not in paths and "cache/sub/b" not in paths
+    assert not any(".wh." in p for p in paths)
+    assert image.stat("usr/bin/python").kind is Kind.FILE          # symlink followed
+    assert image.read("etc/passwd").startswith(b"root:x:0:0")
+    assert image.config.user == "10001"
+    assert image.config.exposed_ports == {"8000/tcp"}
+    assert len(image.layers) == 4 and image.layers[0].digest.startswith("sha256:")
+    # deleted files are still offered to scanners: they ship in their layer
+    assert (2, "data/gone.txt") in seen and (2, "cache/a") in seen
+
+
+def test_whiteout_of_a_directory_removes_its_children(tmp_path: Path) -> None:
+    image = ImageBuilder.clean()
+    image.layer().file("srv/tree/a", "a").file("srv/tree/b/c", "c")
+    image.layer().delete("srv/tree")
+    view = read_tarball(image.write(tmp_path / "i.tar"))
+    assert [e.path for e in view.list("srv/*")] == []
+    assert view.stat("srv/tree/b/c") is None
+
+
+def test_content_size_counts_deleted_content(tmp_path: Path) -> None:
+    image = ImageBuilder.clean()
+    image.layer().file("big", b"x" * 100_000)
+    image.layer().delete("big")
+    view = read_tarball(image.write(tmp_path / "i.tar"))
+    assert view.content_size >= 100_000
+
+
+def _tar(path: Path, members: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def one_line(exc: pytest.ExceptionInfo[ImageError]) -> str:
+    assert "\n" not in str(exc.value)
+    return str(exc.value)
+
+
+def test_not_a_tar(tmp_path: Path) -> None:
+    path = tmp_path / "image.tar"
+    path.write_text("hello, I am not a tarball\n" * 100)
+    with pytest.raises(ImageError) as info:
+        read_tarball(path)
+    assert one_line(info) == f"{path}: not a tar archive"
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ImageError) as info:
+        read_tarball(tmp_path / "nope.tar")
+    assert "no such image tarball" in one_line(info)
+
+
+@pytest.mark.parametrize(("fmt", "member"), [("docker", 0), ("docker", 1), ("docker", -1),
+                                              ("oci", 0), ("oci", -1)])
+def test_truncated_tar(tmp_path: Path, fmt: str, member: int) -> None:
+    """Cut the archive in the middle of a member's data (a layer, the config, the index)."""
+    path = ImageBuilder.clean().write(tmp_path / "image.tar", fmt=fmt)
+    with tarfile.open(path) as tar:
+        victim = tar.getmembers()[member]
+    data = path.read_bytes()
+    path.write_bytes(data[: victim.offset_data + victim.size // 2])
+    with pytest.raises(ImageError) as info:
+        read_tarball(path)
+    assert str(path) in one_line(info)
+
+
+def test_missing_config(tmp_path: Path) -> None:
+    path = _tar(tmp_path / "image.tar", {"manifest.json": json.dumps(
+        [{"Config": "abc.json", "Layers": []}]).encode()})
+    with pytest.raises(ImageError) as info:
+        read_tarball(path)
+    assert one_line(info) == f"{path}: config abc.json is referenced but missing from the tarball"
+
+
+def test_missing_layer(tmp_path: Path) -> None:
+    config = b'{"config": {}}'
+    import hashlib
+    name = hashlib.sha256(config).hexdigest() + ".json"
+    path = _tar(tmp_path / "image.tar", {name: config, "manifest.json": json.dumps(
+        [{"Config": name, "Layers": ["l/layer.tar"]}]).encode()})
+    with pytest.raises(ImageError) as info:
+        read_tarball(path)
+    assert "layer l/layer.tar is referenced but missing" in one_line(info)
+
+
+def test_no_manifest(tmp_path: Path) -> None:
+    path = _tar(tmp_path / "image.tar", {"hello.txt": b"hi"})
+    with pytest.raises(ImageError) as info:
+        read_tarball(path)
+    assert "neither an OCI layout" in one_line(info)
+
+
+def test_config_not_matching_its_digest(tmp_path: Path) -> None:
+    name = "0" * 64 + ".json"
+    path = _tar(tmp_path / "image.tar", {name: b'{"config": {}}', "manifest.json": json.dumps(
+        [{"Config": name, "Layers": []}]).encode()})
+    with pytest.raises(ImageError) as info:
+        read_tarball(path)
+    assert "does not match its digest" in one_line(info)
+
+
+def test_malformed_manifest(tmp_path: Path) -> None:
+    path = _tar(tmp_path / "image.tar", {"manifest.json": b"{not json"})
+    with pytest.raises(ImageError) as info:
+        read_tarball(path)
+    assert "manifest manifest.json is not valid JSON" in one_line(info)
