@@ -175,6 +175,28 @@ class Graph:
                     frontier.append(dependant)
         return tuple(lane for lane in self.order() if lane in reached)
 
+    def upstream(self, name: str) -> tuple[str, ...]:
+        """Every lane ``name`` needs directly or through others, in topological order."""
+        reached: set[str] = set()
+        frontier = [name]
+        while frontier:
+            for need in self._lanes[frontier.pop()].needs:
+                if need not in reached:
+                    reached.add(need)
+                    frontier.append(need)
+        return tuple(lane for lane in self.order() if lane in reached)
+
+    def select(self, names: Iterable[str]) -> Graph:
+        """The lanes named and everything they need (e.g. ``--lane contract:backend``)."""
+        wanted: set[str] = set()
+        for name in names:
+            if name not in self._lanes:
+                known = ", ".join(self._lanes) or "none"
+                raise GraphError(f"no lane named {name!r} (lanes: {known})")
+            wanted.add(name)
+            wanted.update(self.upstream(name))
+        return Graph(lane for lane in self._lanes.values() if lane.name in wanted)
+
     def levels(self) -> tuple[tuple[str, ...], ...]:
         """Lanes grouped by depth: a level's lanes need only lanes of earlier levels."""
         depth: dict[str, int] = {}

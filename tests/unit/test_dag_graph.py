@@ -142,3 +142,15 @@ def test_render_mermaid_and_dot_have_every_edge():
     assert dot.startswith("digraph pipeline {") and dot.rstrip().endswith("}")
     assert '"build:backend" -> "contract:backend";' in dot
     assert dot.count("->") == sum(len(graph[name].needs) for name in graph.names)
+
+
+def test_upstream_and_select_keep_everything_a_lane_needs():
+    graph = release_graph()
+    assert graph.upstream("publish") == (
+        "lint:backend", "build:backend", "contract:backend", "integration")
+    assert graph.upstream("build:backend") == ()
+    selected = graph.select(["contract:backend"])
+    assert selected.names == ("build:backend", "contract:backend")
+    selected.validate()
+    with pytest.raises(GraphError, match=r"no lane named 'e2e' \(lanes: lint:backend, "):
+        graph.select(["e2e"])
