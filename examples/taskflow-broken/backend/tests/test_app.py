@@ -1,0 +1,8 @@
+# Shipped into the image on purpose (COPY . /app): tests do not belong in a runtime image.
+from fastapi.testclient import TestClient
+
+from app import app
+
+
+def test_list_tasks() -> None:
+    assert TestClient(app).get("/api/tasks").json() == []
