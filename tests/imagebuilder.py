@@ -35,6 +35,7 @@ class Entry:
 class LayerSpec:
     entries: list[Entry] = field(default_factory=list)
     created_by: str = ""
+    _dirs: set[str] = field(default_factory=set, repr=False)
 
     def file(self, path: str, data: bytes | str = b"", mode: int = 0o644) -> LayerSpec:
         self._parents(path)
@@ -44,6 +45,7 @@ class LayerSpec:
 
     def dir(self, path: str, mode: int = 0o755) -> LayerSpec:
         self.entries.append(Entry(path, mode=mode, kind="dir"))
+        self._dirs.add(path.strip("/"))
         return self
 
     def symlink(self, path: str, target: str) -> LayerSpec:
@@ -61,7 +63,7 @@ class LayerSpec:
 
     def _parents(self, path: str) -> None:
         parts = path.strip("/").split("/")[:-1]
-        known = {e.path.strip("/") for e in self.entries}
+        known = self._dirs
         for i in range(1, len(parts) + 1):
             parent = "/".join(parts[:i])
             if parent not in known:

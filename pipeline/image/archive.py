@@ -11,6 +11,7 @@ layout (oci-layout + index.json, image-spec v1.1 §image-layout). Newer
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import posixpath
 import tarfile
@@ -99,6 +100,20 @@ class Archive:
         if handle is None:
             raise ImageError(f"{self.path}: {name} is not a regular file in the tarball")
         return handle
+
+    def span(self, name: str) -> tuple[int, int] | None:
+        """(offset, size) of the blob's bytes in the tarball file, when they lie there plainly.
+
+        None when the outer tarball is itself compressed: then only `stream()` can read it.
+        """
+        member = self._members.get(_norm(name))
+        while member is not None and member.issym():
+            member = self._members.get(_norm(posixpath.normpath(posixpath.join(
+                posixpath.dirname(member.name), member.linkname))))
+        if member is None or not member.isfile() or self._tar.fileobj is None \
+                or type(self._tar.fileobj) is not io.BufferedReader:
+            return None
+        return member.offset_data, member.size
 
     def read_json(self, name: str, *, what: str) -> Any:
         try:

@@ -11,17 +11,20 @@ need (passwd, package databases) are kept in memory.
 from __future__ import annotations
 
 import fnmatch
+import gzip
+import io
 import re
-import tarfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Any, Protocol
 
 from pipeline.errors import ImageError
 from pipeline.image.archive import READ_ERRORS, Archive, LayerBlob, _why
 from pipeline.image.filesystem import OPAQUE, WHITEOUT, Filesystem, normalise
 from pipeline.image.model import FileEntry, ImageConfig, Kind, Layer
+from pipeline.image.tarstream import TarFormatError, TarStream
 
 OnFile = Callable[[Layer, str, bytes], None]
 
@@ -32,11 +35,10 @@ CAPTURED = re.compile(
 )
 CAPTURE_LIMIT = 16 * 1024 * 1024
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+GZIP_MAGIC = b"\x1f\x8b"
 
-_KIND = {
-    tarfile.REGTYPE: Kind.FILE, tarfile.AREGTYPE: Kind.FILE, tarfile.CONTTYPE: Kind.FILE,
-    tarfile.DIRTYPE: Kind.DIR, tarfile.SYMTYPE: Kind.SYMLINK, tarfile.LNKTYPE: Kind.HARDLINK,
-}
+_KIND = {b"0": Kind.FILE, b"\0": Kind.FILE, b"7": Kind.FILE, b"5": Kind.DIR,
+         b"2": Kind.SYMLINK, b"1": Kind.HARDLINK}
 
 
 class ImageView(Protocol):
@@ -118,22 +120,66 @@ def read_tarball(path: Path, *, on_file: OnFile | None = None,
                                             scan_limit)
             except ImageError:
                 raise
-            except READ_ERRORS as exc:
+            except READ_ERRORS + (TarFormatError, gzip.BadGzipFile) as exc:
                 raise ImageError(f"{path}: layer {layer.index} ({blob.member}) is damaged or "
                                  f"truncated ({_why(exc)})") from None
     return TarballImage(path, config, layers, parts.annotations, parts.repo_tags, content_size,
                         fs, parts.format, parts.config_digest, captured)
 
 
-def _open_layer(archive: Archive, blob: LayerBlob) -> tarfile.TarFile:
-    stream = archive.stream(blob.member)
-    head = stream.read(4)
-    stream.seek(0)
-    if head == ZSTD_MAGIC or blob.media_type.endswith("+zstd"):
-        raise ImageError(f"{archive.path}: layer {blob.member} is zstd-compressed, which this "
-                         "reader does not support; export with gzip or uncompressed layers")
-    # Stream mode: one forward pass, gzip detected from the magic bytes.
-    return tarfile.open(fileobj=stream, mode="r|*", bufsize=1 << 20)
+@contextmanager
+def _open_layer(archive: Archive, blob: LayerBlob) -> Iterator[TarStream]:
+    """The layer as a forward-only tar stream.
+
+    An uncompressed layer in an uncompressed tarball (docker save, most OCI
+    exports) is read in place through a bounded window on the tarball file;
+    compressed layers go through gzip, forward only.
+    """
+    span = archive.span(blob.member)
+    with open(archive.path, "rb") as raw:
+        if span is not None:
+            start, size = span
+            raw.seek(start)
+            source: IO[bytes] = io.BufferedReader(_Window(raw, start, size), 1 << 16)
+        else:
+            source, size = archive.stream(blob.member), archive.member_size(blob.member)
+        head = source.peek(4)[:4] if isinstance(source, io.BufferedReader) else b""
+        if head == ZSTD_MAGIC or blob.media_type.endswith("+zstd"):
+            raise ImageError(f"{archive.path}: layer {blob.member} is zstd-compressed, which "
+                             "this reader does not support; export gzip or plain layers")
+        if head[:2] == GZIP_MAGIC or blob.media_type.endswith("+gzip"):
+            source = io.BufferedReader(gzip.GzipFile(fileobj=source, mode="rb"), 1 << 16)
+        yield TarStream(source)
+
+
+class _Window(io.RawIOBase):
+    """A read-only, seekable view of `size` bytes of `raw` from `start` (offsets relative)."""
+
+    def __init__(self, raw: IO[bytes], start: int, size: int) -> None:
+        self._raw, self._start, self._size, self._pos = raw, start, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, min(self._size, base + offset))
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self._size - self._pos)
+        if want <= 0:
+            return 0
+        self._raw.seek(self._start + self._pos)
+        got = self._raw.readinto(memoryview(buffer)[:want])
+        self._pos += got or 0
+        return got or 0
 
 
 def _read_layer(archive: Archive, blob: LayerBlob, layer: Layer, fs: Filesystem,
@@ -145,8 +191,10 @@ def _read_layer(archive: Archive, blob: LayerBlob, layer: Layer, fs: Filesystem,
     size = 0
     with _open_layer(archive, blob) as tar:
         for info in tar:
-            name = normalise(info.name)
-            if not name:
+            name = info.name
+            if name.startswith(("/", "./")) or "//" in name or "/." in name or name[-1:] == "/":
+                name = normalise(name)
+            if not name or name == ".":
                 continue
             directory, _, base = name.rpartition("/")
             if base.startswith(WHITEOUT):
@@ -166,10 +214,7 @@ def _read_layer(archive: Archive, blob: LayerBlob, layer: Layer, fs: Filesystem,
             wanted = CAPTURED.match(name) is not None and info.size <= CAPTURE_LIMIT
             if not wanted and (on_file is None or info.size > scan_limit):
                 continue
-            handle = tar.extractfile(info)
-            data = handle.read() if handle is not None else b""
-            if len(data) != info.size:
-                raise ImageError(f"{archive.path}: layer {layer.index} is truncated at {name}")
+            data = tar.read(info)
             if wanted:
                 captured[name] = (layer.index, data)
             if on_file is not None and info.size <= scan_limit:

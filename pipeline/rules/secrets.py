@@ -23,6 +23,8 @@ _DOTENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".defaults")
 
 
 def is_dotenv(path: str) -> bool:
+    if ".env" not in path:
+        return False
     base = posixpath.basename(path)
     if base != ".env" and not base.startswith(".env."):
         return False
@@ -48,6 +50,10 @@ class ContentScan:
         if is_dotenv(path):
             self.hits.append(Hit("secret.dotenv", ".env file", path, layer,
                                  f"{len(data)} bytes"))
+        # Binary files (a NUL in the first 8 KiB) are skipped, as trivy's secret scanner
+        # does: the patterns are text formats, and binaries are most of an image's bytes.
+        if b"\0" in data[:8192]:
+            return
         seen: set[str] = set()
         for found in patterns.CONTENT.finditer(data):
             rule_id, label = patterns.KINDS[(found.lastindex or 1) - 1]

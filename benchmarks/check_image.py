@@ -1,0 +1,144 @@
+"""Benchmark: `check-image` on a generated image tarball, beside dockle on the same tarball.
+
+Generates a docker-save image (default: 300 MB of file content in 20,000 files
+over 4 layers; half text, half binary, a few planted violations), then runs,
+each in its own process so peak memory is that process's own (os.wait4):
+  - pipeline check-image (python -m pipeline check-image ...)
+  - dockle --input IMAGE.tar (if on PATH or in ~/go/bin)
+  - container-structure-test --driver tar (if available)
+Prints wall time and peak RSS for each, and the ratios. Run several sizes
+to show memory does not grow with image size:
+
+    .venv/bin/python benchmarks/check_image.py --sizes 150 300 600
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.imagebuilder import ImageBuilder, LayerSpec, debian_like  # noqa: E402
+
+CONTRACT = """\
+[services.app]
+context = "."
+port = 8000
+max_size = "2GB"
+"""
+WORDS = (b"def return import class self value request response config service health "
+         b"database session user token cache layer image build stage runtime port").split()
+
+
+def text_corpus(size: int, rng: random.Random) -> bytes:
+    lines = []
+    total = 0
+    while total < size:
+        line = b" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12))) + b"\n"
+        lines.append(line)
+        total += len(line)
+    return b"".join(lines)[:size]
+
+
+def generate(path: Path, total_mb: int, files: int, layers: int = 4) -> None:
+    rng = random.Random(42)
+    corpus = text_corpus(4 * 1024 * 1024, rng)
+    binary = os.urandom(8 * 1024 * 1024)
+    per_file = total_mb * 1_000_000 // files
+    image = ImageBuilder.clean()
+    image.layers = [debian_like()]
+    specs = [LayerSpec(created_by=f"COPY part{i} /opt/part{i}") for i in range(layers)]
+    for n in range(files):
+        size = max(1, int(per_file * rng.uniform(0.2, 1.8)))
+        source = corpus if n % 2 else binary
+        start = rng.randrange(0, len(source) - size) if size < len(source) else 0
+        spec = specs[n % layers]
+        spec.file(f"opt/part{n % layers}/pkg{n // 500}/file{n}.{'py' if n % 2 else 'bin'}",
+                  source[start:start + size], 0o644)
+    # A few real violations, so the rules have work to report.
+    specs[0].file("opt/part0/deploy.pem",
+                  b"-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n")
+    specs[1].file("usr/bin/newgrp", b"\x7fELF" + b"\0" * 60, 0o4755)
+    image.layers += specs
+    image.config["Env"] = ["PATH=/usr/bin:/bin", "AWS_SECRET_ACCESS_KEY=abcdefabcdef1234"]
+    image.write(path, fmt="docker")
+
+
+def measure(argv: list[str]) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS in MiB, exit code) of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss // 1024, proc.returncode
+
+
+def find_tool(name: str) -> str | None:
+    return shutil.which(name) or (str(p) if (p := Path.home() / "go" / "bin" / name).exists()
+                                  else None)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[300], help="MB of content")
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per tool; best is kept")
+    args = parser.parse_args()
+    dockle, cst = find_tool("dockle"), find_tool("container-structure-test")
+    work = Path(tempfile.mkdtemp(prefix="bench-check-image-"))
+    (work / "pipeline.toml").write_text(CONTRACT)
+    (work / "cst.yaml").write_text('schemaVersion: "2.0.0"\nfileExistenceTests:\n'
+                                   '  - name: no gcc\n    path: /usr/bin/gcc\n'
+                                   '    shouldExist: false\n')
+    print(f"{'image':>14} {'tool':>26} {'wall s':>8} {'peak MiB':>9} {'exit':>5}")
+    try:
+        for size in args.sizes:
+            tarball = work / f"image-{size}MB.tar"
+            # Generate in a child: a forked child's peak RSS would include ours.
+            subprocess.run([sys.executable, __file__, "--generate", str(tarball), str(size),
+                            str(args.files)], check=True)
+            label = f"{size}MB/{args.files // 1000}k"
+            tools = {"pipeline check-image": [
+                sys.executable, "-m", "pipeline", "check-image", str(tarball),
+                "--contract", str(work / "pipeline.toml"), "--service", "app"]}
+            if dockle:
+                tools["dockle --input"] = [dockle, "--input", str(tarball), "--exit-code", "0"]
+            if cst:
+                tools["container-structure-test tar"] = [
+                    cst, "test", "--driver", "tar", "--image", str(tarball),
+                    "--config", str(work / "cst.yaml")]
+            results = {}
+            for tool, argv in tools.items():
+                runs = [measure(argv) for _ in range(args.repeat)]
+                wall = min(r[0] for r in runs)
+                peak = max(r[1] for r in runs)
+                results[tool] = (wall, peak)
+                print(f"{label:>14} {tool:>26} {wall:8.2f} {peak:9d} {runs[0][2]:5d}")
+            ours = results["pipeline check-image"]
+            for tool, (wall, peak) in results.items():
+                if tool != "pipeline check-image":
+                    print(f"{label:>14} {'ratio vs ' + tool:>26} {ours[0] / wall:8.2f}x "
+                          f"{ours[1] / peak:8.2f}x")
+            if not cst:
+                print(f"{label:>14} container-structure-test not installed (module proxy "
+                      "refuses its versions here)")
+            tarball.unlink()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--generate"]:
+        generate(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+        sys.exit(0)
+    sys.exit(main())
