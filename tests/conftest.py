@@ -8,6 +8,10 @@ component is a failure, never a silent skip.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,3 +24,36 @@ def missing(component: str, why: str) -> None:
     if REQUIRE_REAL:
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTRY = os.environ.get("PIPELINE_REGISTRY", "127.0.0.1:5000")
+
+
+def local_image(name: str) -> str:
+    """A base image built from Debian packages by scripts/engine, e.g. local_image("python:3.11")."""
+    return f"{REGISTRY}/pipeline/{name}"
+
+
+@pytest.fixture(scope="session")
+def engine_env() -> dict[str, str]:
+    """The engine's environment; the engine must answer."""
+    runner = os.environ.get("_EXPERIMENTAL_DAGGER_RUNNER_HOST")
+    cli = os.environ.get("_EXPERIMENTAL_DAGGER_CLI_BIN")
+    if not runner or not cli:
+        missing("engine", 'no engine environment: run `scripts/engine up` then `eval "$(scripts/engine env)"`')
+    if not shutil.which(cli):
+        missing("engine", f"dagger CLI not found at {cli}")
+    status = subprocess.run([str(ROOT / "scripts/engine"), "status"], capture_output=True, text=True)
+    if status.returncode != 0:
+        missing("engine", status.stdout.strip().replace("\n", "; "))
+    return {k: os.environ[k] for k in ("_EXPERIMENTAL_DAGGER_RUNNER_HOST", "_EXPERIMENTAL_DAGGER_CLI_BIN")}
+
+
+@pytest.fixture(scope="session")
+async def dag(engine_env):
+    """A client-mode connection to the engine; yields the global `dag`."""
+    import dagger
+
+    async with dagger.connection(dagger.Config(log_output=sys.stderr if os.environ.get("PIPELINE_DEBUG") else None)):
+        yield dagger.dag

@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "stages",
     "attest",
     "render",
+    "validate",
 )
 
 

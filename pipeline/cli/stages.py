@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from pipeline.registry import signing, stages
-from pipeline.registry.client import RegistryClient
-from pipeline.registry.promotion import PromotionEvent, promote, rollback
-from pipeline.registry.reference import parse_repository, require_digest
+from pipeline.actions import promote_image, rollback_stage, stage_history
+from pipeline.registry import signing
 
 
 def register(subparsers: Any) -> None:
@@ -43,55 +40,19 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    image = require_digest(args.image)
     key = signing.public_key(args.public_key)
-    with RegistryClient.for_reference(image) as client:
-        event = promote(client, str(image), args.stage, key, args.reason,
-                        required_lanes=args.require_lane, target_repository=args.target_repository)
-    print(_summary(event))
+    print(promote_image(args.image, args.stage, key, args.reason,
+                        required_lanes=args.require_lane, target_repository=args.target_repository))
     return 0
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    repo = parse_repository(args.repository)
     key = signing.public_key(args.public_key)
-    with RegistryClient.for_reference(repo) as client:
-        event = rollback(client, str(repo), args.stage, key, args.reason,
-                         required_lanes=args.require_lane)
-    print(_summary(event))
+    print(rollback_stage(args.repository, args.stage, key, args.reason,
+                         required_lanes=args.require_lane))
     return 0
 
 
 def _history(args: argparse.Namespace) -> int:
-    repo = parse_repository(args.repository)
-    stages.stage_tag(args.stage)
-    with RegistryClient.for_reference(repo) as client:
-        entries = stages.history(stages.read_events(client, repo.repository, args.stage))
-        current = client.head_manifest(repo.repository, stages.stage_tag(args.stage))
-    if args.json:
-        print(json.dumps({
-            "stage": args.stage, "repository": str(repo), "current": current,
-            "entries": [{"status": e.status, **e.event.model_dump(mode="json")} for e in entries],
-        }, indent=2))
-        return 0
-    print(f"stage {args.stage} of {repo}: {current or '(never promoted)'}")
-    for entry in entries:
-        e = entry.event
-        print(f"{e.at:%Y-%m-%d %H:%M:%S}Z  {e.action:<8} {entry.status:<11} "
-              f"{_short(e.from_digest)} -> {_short(e.digest)}  by {e.actor}"
-              + (f"  ({e.reason})" if e.reason else ""))
+    print(stage_history(args.repository, args.stage, as_json=args.json))
     return 0
-
-
-def _summary(event: PromotionEvent) -> str:
-    if event.outcome == "unchanged":
-        return f"{event.stage}: already at {event.reference} (unchanged)"
-    origin = event.from_digest or "nothing"
-    text = f"{event.stage}: {event.outcome} {event.reference} (from {origin})"
-    if event.observed != event.digest:
-        text += f"; a concurrent promotion won, stage now at {event.observed}"
-    return text
-
-
-def _short(digest: str | None) -> str:
-    return digest[:19] if digest else "(none)"

@@ -13,8 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
-    StringConstraints, field_validator, model_validator,
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    field_validator,
+    model_validator,
 )
 
 from pipeline.contract.defaults import DEFAULT_TOOL_CLASSES
@@ -277,9 +284,14 @@ class Contract(Model):
             if svc.checks is not None:
                 need("image key", self.images, svc.checks.image,
                      ("services", sname, "checks", "image"))
+            # A service may depend on a dependency (postgres) or on another
+            # service (the frontend on the backend).
             for i, dep in enumerate(svc.runtime.depends_on):
-                need("dependency", self.dependencies, dep,
+                need("dependency or service", {**self.dependencies, **self.services}, dep,
                      ("services", sname, "runtime", "depends_on", i))
+                if dep == sname:
+                    broken.append((("services", sname, "runtime", "depends_on", i),
+                                   f"service {sname!r} cannot depend on itself"))
         for dname, dep in self.dependencies.items():
             need("image key", self.images, dep.image, ("dependencies", dname, "image"))
         for lane in ("integration", "e2e"):

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.engine.conftest import REGISTRY, local_image
+from tests.conftest import REGISTRY, local_image
 
 pytestmark = pytest.mark.engine
 
@@ -86,7 +86,7 @@ async def test_container_reaches_pypi_over_https(dag):
 
 def test_cli_query_answers(engine_env):
     result = subprocess.run(
-        [engine_env["_EXPERIMENTAL_DAGGER_CLI_BIN"], "query", "--progress=plain"],
+        [engine_env["_EXPERIMENTAL_DAGGER_CLI_BIN"], "query", "-M", "--progress=plain"],
         input="{ version }", capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr

@@ -77,18 +77,18 @@ def test_sample_app_contract_and_offline_overlay_load() -> None:
      "pipeline.toml:4: services.api.max_size: 'big' is not a size"),
     ('[services.api]\ncontext = "../elsewhere"\nport = 80\n',
      "pipeline.toml:2: services.api.context: '../elsewhere' must be relative"),
-    ('[services.api]\ncontext = "."\nport = 80\n[services.api.env]\nrequired = ["A"]\n'
-     'secrets = ["B"]\n', "pipeline.toml:4: services.api.env: secrets ['B'] are not listed"),
+    (('[services.api]\ncontext = "."\nport = 80\n[services.api.env]\nrequired = ["A"]\n'
+     'secrets = ["B"]\n'), "pipeline.toml:4: services.api.env: secrets ['B'] are not listed"),
     ('[services.api]\ncontext = "."\nport = 80\n[services.api.forbidden]\nrelax = ["editors"]\n',
      "pipeline.toml:5: services.api.forbidden.relax: unknown tool class 'editors'"),
-    ('[services.api]\ncontext = "."\nport = 80\n[[services.api.secrets_allowlist]]\n'
-     'path = "a"\nreason = ""\n',
+    (('[services.api]\ncontext = "."\nport = 80\n[[services.api.secrets_allowlist]]\n'
+     'path = "a"\nreason = ""\n'),
      "pipeline.toml:6: services.api.secrets_allowlist[0].reason: String should have at least"),
     ('[services.Api]\ncontext = "."\nport = 80\n', "pipeline.toml:1: services.Api: String should"),
     ('[services.api]\ncontext = "."\nport = 80\n[services.api.checks]\nimage = "python-dev"\n',
      "pipeline.toml:5: services.api.checks.image: unknown image key 'python-dev'"),
     ('[services.api]\ncontext = "."\nport = 80\n[services.api.runtime]\ndepends_on = ["db"]\n',
-     "pipeline.toml:5: services.api.runtime.depends_on[0]: unknown dependency 'db'"),
+     "pipeline.toml:5: services.api.runtime.depends_on[0]: unknown dependency or service 'db'"),
     ('[services.api]\ncontext = "."\nport = 80\n[services.api.shutdown]\nsignal = "SIGNOPE"\n',
      "pipeline.toml:5: services.api.shutdown.signal: 'SIGNOPE' is not a signal name"),
     ('version = 2\n[services.api]\ncontext = "."\nport = 80\n',

@@ -1,0 +1,190 @@
+"""`pipeline validate | plan | build | lint | unit-test | check-images | integration | e2e`.
+
+Client mode: the same lane code as the Dagger module's functions, driven over
+`dagger.connection()` against whatever engine the environment names (Dagger's
+own, or the one scripts/engine started). Exit 0 all lanes passed, 1 a gate said
+no, 2 bad input or something broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+# Lane-kind shortcuts: `pipeline lint` = validate only the lint lanes.
+SHORTCUTS = {
+    "build": ("build", "build each service's runtime image"),
+    "lint": ("lint", "lint each service in its tooling container"),
+    "unit-test": ("unit-test", "unit-test each service in its tooling container"),
+    "check-images": ("contract", "build, then check each image against its contract"),
+    "integration": ("integration", "black-box tests against the started services"),
+    "e2e": ("e2e", "browser tests against the started services"),
+}
+
+# Never sent to the engine: local caches and build output that a Dockerfile rebuilds.
+SOURCE_EXCLUDE = ["**/node_modules", "**/.venv", "**/__pycache__", "**/.pytest_cache",
+                  "**/.ruff_cache", "**/.mypy_cache", ".git", "reports"]
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", type=Path, default=Path("."),
+                        help="directory holding the contract (default: .)")
+    parser.add_argument("--contract", default="pipeline.toml",
+                        help="contract file, relative to --source (default: pipeline.toml)")
+    parser.add_argument("--overlay", action="append", default=[],
+                        help="overlay merged over the contract, relative to --source (repeatable)")
+    parser.add_argument("--lane", action="append", default=[],
+                        help="run only this lane and what it needs (repeatable)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("validate", help="run every lane: build, checks, contract, tests",
+                                   description="Build, check and test every service; write reports.")
+    _common(parser)
+    _run_options(parser)
+    parser.add_argument("--publish-to", metavar="REPOSITORY",
+                        help="after every gate passed, push images to REPOSITORY/<service> by "
+                             "digest and attest them (key: $PIPELINE_SIGNING_KEY or --signing-key-file)")
+    parser.add_argument("--signing-key-file", type=Path,
+                        help="Ed25519 private key (PEM) that signs the attestations")
+    parser.add_argument("--git-revision", default=None,
+                        help="revision recorded in the release (default: git rev-parse HEAD)")
+    parser.set_defaults(handler=run_validate, kinds=())
+
+    for name, (kind, help_text) in SHORTCUTS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        _common(sub)
+        _run_options(sub)
+        sub.set_defaults(handler=run_validate, kinds=(kind,), publish_to=None,
+                         signing_key_file=None, git_revision=None)
+
+    plan = subparsers.add_parser("plan", help="print the lanes' DAG without running it")
+    _common(plan)
+    plan.add_argument("--format", choices=("text", "mermaid", "dot"), default="text")
+    plan.add_argument("--publish-to", metavar="REPOSITORY", default=None)
+    plan.set_defaults(handler=run_plan, kinds=())
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reports", type=Path, default=Path("reports"),
+                        help="reports directory, replaced on each run (default: ./reports)")
+    parser.add_argument("--fail-fast", action="store_true",
+                        help="cancel running lanes and skip the rest at the first failure")
+    parser.add_argument("--progress", choices=("lanes", "dagger", "quiet"), default="lanes",
+                        help="lanes: a line per lane event; dagger: also the engine's own "
+                             "progress; quiet: only the summary (default: lanes)")
+
+
+def _options(args: argparse.Namespace, publish=None):
+    from pipeline.validate import ValidateOptions
+
+    return ValidateOptions(contract=args.contract, overlays=tuple(args.overlay),
+                           lanes=tuple(args.lane), kinds=tuple(args.kinds), fail_fast=getattr(args, "fail_fast", False),
+                           publish=publish)
+
+
+def _source_dir(args: argparse.Namespace) -> Path:
+    from pipeline.errors import PipelineError
+
+    source = args.source.resolve()
+    if not source.is_dir():
+        raise PipelineError(f"--source {args.source}: no such directory")
+    return source
+
+
+def _connect(progress: str):
+    import dagger
+
+    from pipeline.engine import check_engine_environment
+
+    check_engine_environment()
+    return dagger.connection(dagger.Config(log_output=sys.stderr if progress == "dagger" else None))
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    import anyio
+
+    from pipeline.lanes.publish import PublishOptions
+    from pipeline.validate import load_source_contract, select
+    from pipeline.lanes.context import RunContext
+    from pipeline.lanes.graph import validation_graph
+
+    source = _source_dir(args)
+    publish = PublishOptions(args.publish_to) if args.publish_to else None
+    options = _options(args, publish)
+
+    async def main() -> str:
+        # The plan needs no engine: a placeholder stands in for the source directory.
+        contract, _ = await load_source_contract(None, options, Path("."), local_root=source)  # type: ignore[arg-type]
+        ctx = RunContext(source=None, contract=contract, scratch=Path("."), run_id="plan")  # type: ignore[arg-type]
+        graph = select(validation_graph(ctx, publish=publish), options)
+        return {"text": graph.render_plan, "mermaid": graph.render_mermaid,
+                "dot": graph.render_dot}[args.format]()
+
+    print(anyio.run(main), end="")
+    return 0
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    import anyio
+    from dagger import dag
+
+    from pipeline.lanes.publish import PublishOptions
+    from pipeline.logs import configure_logging
+    from pipeline.runreport import (
+        append_step_summary, lane_folder, progress_printer, render_summary,
+    )
+    from pipeline.validate import validate
+
+    configure_logging()
+    source = _source_dir(args)
+    publish = None
+    if args.publish_to:
+        publish = PublishOptions(args.publish_to, git_revision=args.git_revision or _git_revision(source))
+
+    async def main() -> int:
+        async with _connect(args.progress):
+            nonlocal publish
+            if publish is not None:
+                key = _signing_key(args)
+                if key is not None:
+                    publish = PublishOptions(publish.repository, dag.set_secret("signing-key", key),
+                                             publish.git_revision)
+            directory = dag.host().directory(str(source), exclude=SOURCE_EXCLUDE)
+            result = await validate(
+                directory, _options(args, publish), reports=args.reports, local_root=source,
+                on_event=None if args.progress == "quiet" else progress_printer())
+        print(render_summary(result.run), end="")
+        append_step_summary(result.reports.markdown.read_text(), os.environ.get("GITHUB_STEP_SUMMARY"))
+        problems = [r for r in result.run if r.status.is_problem]
+        for r in problems:
+            where = result.reports.directory / "lanes" / lane_folder(r.name)
+            print(f"pipeline: {r.name} {r.status}: {r.message} (see {where})", file=sys.stderr)
+        print(f"pipeline: reports in {result.reports.directory}", file=sys.stderr)
+        return result.run.exit_code
+
+    return anyio.run(main)
+
+
+def _signing_key(args: argparse.Namespace) -> str | None:
+    from pipeline.errors import PipelineError
+
+    if args.signing_key_file is not None:
+        try:
+            return args.signing_key_file.read_text()
+        except OSError as exc:
+            raise PipelineError(f"--signing-key-file {args.signing_key_file}: {exc.strerror}") from None
+    return os.environ.get("PIPELINE_SIGNING_KEY") or None
+
+
+def _git_revision(source: Path) -> str:
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""

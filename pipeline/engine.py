@@ -1,0 +1,40 @@
+"""Which Dagger engine a client-mode run talks to, checked before connecting.
+
+With `_EXPERIMENTAL_DAGGER_RUNNER_HOST` set (scripts/engine env, or a shared
+remote engine), that engine is used; without it, the Dagger SDK provisions its
+own engine through Docker as usual, which needs Docker and a registry.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from urllib.parse import urlparse
+
+from pipeline.errors import EngineError
+
+RUNNER_HOST = "_EXPERIMENTAL_DAGGER_RUNNER_HOST"
+
+
+def check_engine_environment() -> None:
+    """Raise EngineError, in one line, when no engine can be reached."""
+    runner = os.environ.get(RUNNER_HOST)
+    if not runner:
+        if shutil.which("docker") is None and not os.environ.get("_EXPERIMENTAL_DAGGER_CLI_BIN"):
+            raise EngineError(
+                f"no Dagger engine: {RUNNER_HOST} is unset and Docker is not installed",
+                hint='run `scripts/engine up && eval "$(scripts/engine env)"`',
+            )
+        return
+    url = urlparse(runner)
+    if url.scheme == "unix":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(2)
+        try:
+            sock.connect(url.path)
+        except OSError as exc:
+            raise EngineError(f"engine not answering at {runner}: {exc.strerror or exc}",
+                              hint="start it with `scripts/engine up`") from None
+        finally:
+            sock.close()

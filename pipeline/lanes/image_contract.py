@@ -1,0 +1,145 @@
+"""The image-contract lane: static rules on the exported image, then runtime probes.
+
+Static: the built image is exported as an OCI tarball and read by the domain
+rules (pipeline.rules), exactly as `pipeline check-image` reads a tarball.
+Runtime: the image is started as a service with its declared env and
+dependencies; a probe container polls its health endpoint over the network,
+the same again without its dependencies (expecting the contract's
+dependency-down status), then the service is stopped and the time it takes to
+exit after SIGTERM is measured against the grace period.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from importlib import resources
+
+import anyio
+import dagger
+from dagger import dag
+
+from pipeline.dag import LaneContext, LaneOutcome, LaneRun
+from pipeline.findings import Finding, Verdict, sort_findings
+from pipeline.lanes.context import RunContext
+from pipeline.lanes.topology import Topology
+from pipeline.probes import HealthAnswer, judge_dependency_down, judge_shutdown, judge_startup
+from pipeline.reports import write_all
+from pipeline.rules import check_image, static_rule_ids
+
+RUNTIME_RULE_IDS = ("runtime.health", "runtime.startup-time", "runtime.dependency-down",
+                    "runtime.shutdown")
+# Image key of the container that polls health endpoints (any image with python3).
+PROBE_IMAGE_KEY = "probe"
+DEFAULT_PROBE_IMAGE = "python:3.11-slim"
+# Seconds the engine may take beyond a budget before we stop waiting on it.
+_MARGIN = 5.0
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+class Prober:
+    """Starts one service in the configurations the contract asks about."""
+
+    def __init__(self, ctx: RunContext, topology: Topology, service: str) -> None:
+        self.ctx, self.topology, self.name = ctx, topology, service
+        self.spec = ctx.contract.services[service]
+        script = resources.files("pipeline.lanes").joinpath("probe_script.py").read_text()
+        image = ctx.contract.images.get(PROBE_IMAGE_KEY, DEFAULT_PROBE_IMAGE)
+        self.probe = dag.container().from_(image).with_new_file("/probe.py", script)
+
+    def _service(self, *, without: frozenset[str] = frozenset()) -> dagger.Service:
+        # A variable no other lane sets gives the probed instance its own identity,
+        # so stopping it here never stops a service another lane is using.
+        container = self.topology.container(self.name, without=without)
+        return container.with_env_variable("PIPELINE_PROBE", self.name).as_service(use_entrypoint=True)
+
+    async def _poll(self, service: dagger.Service, deadline: float, status: int) -> HealthAnswer:
+        url = f"http://{self.name}:{self.spec.port}{self.spec.health.path}"
+        out = await (
+            self.probe.with_service_binding(self.name, service)
+            .with_exec(["python3", "/probe.py", url, f"{max(deadline, 1.0):.1f}", str(status)])
+            .stdout()
+        )
+        return HealthAnswer.from_json(out)
+
+    async def _start(self, service: dagger.Service, budget: float) -> tuple[float, str | None]:
+        started = time.monotonic()
+        try:
+            with anyio.fail_after(budget + _MARGIN):
+                await service.start()
+        except TimeoutError:
+            return time.monotonic() - started, f"port {self.spec.port} not open after {budget + _MARGIN:g}s"
+        except dagger.DaggerError as exc:
+            return time.monotonic() - started, _one_line(exc)
+        return time.monotonic() - started, None
+
+    async def healthy_start_and_shutdown(self) -> list[Finding]:
+        health, shutdown = self.spec.health, self.spec.shutdown
+        service = self._service()
+        start_seconds, error = await self._start(service, health.startup_seconds)
+        if error:
+            return judge_startup(self.name, health, None, start_seconds=start_seconds, start_error=error)
+        answer = await self._poll(service, health.startup_seconds - start_seconds, health.status)
+        findings = judge_startup(self.name, health, answer, start_seconds=start_seconds)
+        # Dagger's stop sends SIGTERM and waits for the process to exit.
+        stopped = time.monotonic()
+        try:
+            with anyio.fail_after(shutdown.grace_seconds + _MARGIN):
+                await service.stop()
+            seconds: float | None = time.monotonic() - stopped
+            stop_error = None
+        except TimeoutError:
+            seconds, stop_error = None, None
+            await service.stop(kill=True)
+        except dagger.DaggerError as exc:
+            seconds, stop_error = None, _one_line(exc)
+        return findings + judge_shutdown(self.name, shutdown, seconds=seconds, error=stop_error)
+
+    async def dependency_down(self) -> list[Finding]:
+        health = self.spec.health
+        missing = list(self.spec.runtime.depends_on)
+        if health.dependency_down_status is None or not missing:
+            return []
+        service = self._service(without=frozenset(missing))
+        _, error = await self._start(service, health.startup_seconds)
+        if error:
+            return judge_dependency_down(self.name, health, None, missing=missing, start_error=error)
+        try:
+            answer = await self._poll(service, health.startup_seconds, health.dependency_down_status)
+        finally:
+            await service.stop(kill=True)
+        return judge_dependency_down(self.name, health, answer, missing=missing)
+
+
+def contract_lane(ctx: RunContext, service: str) -> LaneRun:
+    async def run(lane: LaneContext) -> LaneOutcome:
+        images = {need.split(":", 1)[1]: outputs["image"] for need, outputs in lane.upstream.items()
+                  if need.startswith("build:")}
+        image = images[service]
+        out = ctx.lane_dir(lane.lane)
+        tarball = ctx.scratch / "images" / f"{service}.tar"
+        tarball.parent.mkdir(parents=True, exist_ok=True)
+        await image.as_tarball().export(str(tarball))
+        static = await anyio.to_thread.run_sync(partial(
+            check_image, tarball, ctx.contract, service, context_dir=ctx.contract.context_dir(service)))
+        tarball.unlink(missing_ok=True)
+        prober = Prober(ctx, Topology(ctx, images), service)
+        runtime = await prober.healthy_start_and_shutdown() + await prober.dependency_down()
+        findings = sort_findings(static + runtime)
+        verdict = Verdict.of(findings)
+        spec = ctx.contract.services[service]
+        paths = write_all(findings, out, name=f"contract-{service}",
+                          checked=[*static_rule_ids(spec), *RUNTIME_RULE_IDS], artifact=service)
+        failing = sorted({f.rule_id for f in findings if f.level >= verdict.fail_on})
+        message = verdict.summary() + (f" [{', '.join(failing)}]" if failing else "")
+        return LaneOutcome(
+            passed=verdict.passed, message=message, findings=verdict.counts,
+            outputs={"image": image, "findings": len(findings)},
+            junit=(paths["junit"],), reports=tuple(p for k, p in paths.items() if k != "junit"),
+        )
+
+    return run

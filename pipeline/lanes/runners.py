@@ -1,0 +1,42 @@
+"""Black-box lanes: integration and browser E2E tests from a separate runner container.
+
+The runner reaches the started runtime containers over the network by their
+service names; it never runs inside them.
+"""
+
+from __future__ import annotations
+
+from pipeline.contract import Runner
+from pipeline.dag import LaneContext, LaneOutcome, LaneRun
+from pipeline.lanes.context import RunContext, with_env
+from pipeline.lanes.reports import collect_junit
+from pipeline.lanes.tooling import run_steps, tooling_container
+from pipeline.lanes.topology import Topology
+
+REPORTS = "/reports"
+
+
+def runner_lane(ctx: RunContext, kind: str, runner: Runner) -> LaneRun:
+    async def run(lane: LaneContext) -> LaneOutcome:
+        images = {need.split(":", 1)[1]: outputs["image"] for need, outputs in lane.upstream.items()
+                  if "image" in outputs}
+        out = ctx.lane_dir(lane.lane)
+        log = out / "output.log"
+        image = ctx.image_ref(runner.image, field_name=f"{kind}.image")
+        container = tooling_container(image, source=ctx.source.directory(runner.source),
+                                      workdir=runner.workdir)
+        # Installs come before the services are bound: they do not depend on them,
+        # so a change to an image does not redo them.
+        container, failed = await run_steps(container, runner.install, log)
+        if failed:
+            return LaneOutcome.failure(f"install step {failed.describe()}", log=log)
+        container = Topology(ctx, images).bind(container, runner.services)
+        container = with_env(container, runner.env, is_secret=ctx.is_secret)
+        container = container.with_exec(["mkdir", "-p", REPORTS])
+        container, failed = await run_steps(container, runner.command, log)
+        junit = await collect_junit(container, REPORTS, out / "junit")
+        if failed:
+            return LaneOutcome.failure(failed.describe(), log=log, junit=junit)
+        return LaneOutcome.success(f"{kind} tests passed", log=log, junit=junit)
+
+    return run

@@ -1,0 +1,69 @@
+"""Tooling containers: where lint, tests and probes run. Never a runtime image."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagger
+from dagger import dag
+
+# Package caches shared by every tooling container of every run: a changed
+# source re-runs its installs without downloading everything again.
+_CACHES = {
+    "/root/.cache/pip": "pipeline-pip",
+    "/root/.npm": "pipeline-npm",
+}
+
+
+def tooling_container(image: str, *, source: dagger.Directory, workdir: str) -> dagger.Container:
+    """A container from a tooling image with `source` at `workdir` and package caches mounted."""
+    container = dag.container().from_(image)
+    for path, key in _CACHES.items():
+        container = container.with_mounted_cache(path, dag.cache_volume(key))
+    return container.with_directory(workdir, source).with_workdir(workdir)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One shell command's result inside a tooling container."""
+
+    command: str
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def last_line(self) -> str:
+        for text in (self.stderr, self.stdout):
+            lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+            if lines:
+                return lines[-1][:200]
+        return ""
+
+    def describe(self) -> str:
+        tail = self.last_line()
+        return f"`{self.command}` exited {self.exit_code}" + (f": {tail}" if tail else "")
+
+
+async def run_steps(
+    container: dagger.Container, commands: Sequence[str], log: Path
+) -> tuple[dagger.Container, Step | None]:
+    """Run shell commands in order, stopping at the first that fails.
+
+    Returns the container after the last command and the failed step (None if
+    all passed). Every command's output is appended to `log`.
+    """
+    with log.open("a", encoding="utf-8") as out:
+        for command in commands:
+            container = container.with_exec(["sh", "-c", command], expect=dagger.ReturnType.ANY)
+            step = Step(command, await container.exit_code(), await container.stdout(),
+                        await container.stderr())
+            out.write(f"$ {command}\n{step.stdout}{step.stderr}[exit {step.exit_code}]\n")
+            if not step.ok:
+                return container, step
+    return container, None

@@ -1,0 +1,169 @@
+"""The Dagger module: `dagger call <function>`. Each function is a thin wrapper.
+
+The functions call the same code as the command line (`python -m pipeline ...`)
+with the same arguments: `pipeline.validate` for the lanes, `pipeline.registry`
+for promotion. Gate failures raise, so `dagger call validate` exits non-zero;
+`reports` returns the reports directory whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import dagger
+from dagger import DefaultPath, Doc, Ignore, dag, function, object_type
+
+from pipeline.lanes.build import build_image
+from pipeline.lanes.context import RunContext
+from pipeline.lanes.publish import PublishOptions
+from pipeline.runreport import render_summary
+from pipeline.validate import ValidateOptions, load_source_contract, plan, validate
+
+# What never leaves the caller's machine for the engine (same as the CLI's).
+IGNORE = ["**/node_modules", "**/.venv", "**/__pycache__", "**/.pytest_cache",
+          "**/.ruff_cache", "**/.mypy_cache", ".git", "reports"]
+
+Source = Annotated[
+    dagger.Directory, DefaultPath("/"), Ignore(IGNORE),
+    Doc("directory holding the contract file (default: the caller's repository)"),
+]
+ContractPath = Annotated[str, Doc("contract file, relative to the source")]
+Overlays = Annotated[list[str], Doc("overlays merged over the contract, in order")]
+FailFast = Annotated[bool, Doc("cancel running lanes and skip the rest at the first failure")]
+
+
+class GateFailed(Exception):
+    """A lane's gate said no; the message is the run's summary table."""
+
+
+def _options(contract: str, overlay: list[str], *, kinds: tuple[str, ...] = (),
+             fail_fast: bool = False, publish: PublishOptions | None = None) -> ValidateOptions:
+    return ValidateOptions(contract=contract, overlays=tuple(overlay), kinds=kinds,
+                           fail_fast=fail_fast, publish=publish)
+
+
+async def _run(source: dagger.Directory, options: ValidateOptions) -> str:
+    """Run the lanes; the summary table, or GateFailed carrying it."""
+    with tempfile.TemporaryDirectory(prefix="pipeline-reports-") as tmp:
+        result = await validate(source, options, reports=Path(tmp) / "reports")
+    summary = render_summary(result.run)
+    if result.run.exit_code != 0:
+        raise GateFailed(summary)
+    return summary
+
+
+@object_type
+class Pipeline:
+    """Build runtime images once, check them in separate lanes, promote validated digests."""
+
+    @function
+    async def plan(self, source: Source, contract: ContractPath = "pipeline.toml",
+                   overlay: Overlays = []) -> str:  # noqa: B006 - Dagger needs a literal default
+        """Print the lanes' DAG without running anything."""
+        return await plan(source, _options(contract, overlay))
+
+    @function
+    async def build(self, source: Source, service: Annotated[str, Doc("service name")],
+                    contract: ContractPath = "pipeline.toml",
+                    overlay: Overlays = []) -> dagger.Container:  # noqa: B006
+        """A service's runtime image, built from its Dockerfile and target."""
+        with tempfile.TemporaryDirectory(prefix="pipeline-") as tmp:
+            options = _options(contract, overlay)
+            loaded, _ = await load_source_contract(source, options, Path(tmp))
+        ctx = RunContext(source=source, contract=loaded, scratch=Path(tmp), run_id="build")
+        return build_image(ctx, service)
+
+    @function
+    async def lint(self, source: Source, contract: ContractPath = "pipeline.toml",
+                   overlay: Overlays = []) -> str:  # noqa: B006
+        """Lint every service in its tooling container."""
+        return await _run(source, _options(contract, overlay, kinds=("lint",)))
+
+    @function
+    async def unit_test(self, source: Source, contract: ContractPath = "pipeline.toml",
+                        overlay: Overlays = []) -> str:  # noqa: B006
+        """Unit-test every service in its tooling container."""
+        return await _run(source, _options(contract, overlay, kinds=("unit-test",)))
+
+    @function
+    async def check_images(self, source: Source, contract: ContractPath = "pipeline.toml",
+                           overlay: Overlays = []) -> str:  # noqa: B006
+        """Build each image, then check it against its contract (static rules, runtime probes)."""
+        return await _run(source, _options(contract, overlay, kinds=("contract",)))
+
+    @function
+    async def integration(self, source: Source, contract: ContractPath = "pipeline.toml",
+                          overlay: Overlays = []) -> str:  # noqa: B006
+        """Black-box tests from a runner container against the started services."""
+        return await _run(source, _options(contract, overlay, kinds=("integration",)))
+
+    @function
+    async def e2e(self, source: Source, contract: ContractPath = "pipeline.toml",
+                  overlay: Overlays = []) -> str:  # noqa: B006
+        """Browser tests from a Chromium runner container against the started services."""
+        return await _run(source, _options(contract, overlay, kinds=("e2e",)))
+
+    @function
+    async def validate(self, source: Source, contract: ContractPath = "pipeline.toml",
+                       overlay: Overlays = [],  # noqa: B006
+                       fail_fast: FailFast = False) -> str:
+        """Run every lane; fails when any gate fails."""
+        return await _run(source, _options(contract, overlay, fail_fast=fail_fast))
+
+    @function
+    async def reports(self, source: Source, contract: ContractPath = "pipeline.toml",
+                      overlay: Overlays = [],  # noqa: B006
+                      fail_fast: FailFast = False) -> dagger.Directory:
+        """Run every lane and return the reports directory (JUnit, SARIF, JSON, Markdown),
+        whether the gates passed or not."""
+        # The module's working directory is what current_module().workdir() can return.
+        out = Path(tempfile.mkdtemp(prefix="reports-", dir=os.getcwd()))
+        await validate(source, _options(contract, overlay, fail_fast=fail_fast),
+                       reports=out / "reports")
+        return dag.current_module().workdir(str((out / "reports").relative_to(os.getcwd())))
+
+    @function
+    async def publish(self, source: Source,
+                      repository: Annotated[str, Doc("push to REPOSITORY/<service> by digest")],
+                      contract: ContractPath = "pipeline.toml",
+                      overlay: Overlays = [],  # noqa: B006
+                      signing_key: Annotated[dagger.Secret | None,
+                                             Doc("Ed25519 private key (PEM) that signs")] = None,
+                      git_revision: Annotated[str, Doc("revision recorded in the release")] = "",
+                      ) -> str:
+        """Validate, then push every image by digest and attest it (only if every gate passed)."""
+        publish = PublishOptions(repository, signing_key, git_revision)
+        return await _run(source, _options(contract, overlay, publish=publish))
+
+    @function
+    async def promote(self, image: Annotated[str, Doc("REPO@sha256:... (tags are refused)")],
+                      stage: Annotated[str, Doc("stage name, e.g. staging")],
+                      public_key: Annotated[dagger.File, Doc("Ed25519 public key (PEM)")],
+                      reason: str = "") -> str:
+        """Point a stage at a validated digest, verifying its attestation; no rebuild."""
+        from pipeline.actions import promote_image
+
+        key = (await public_key.contents()).encode()
+        return await anyio.to_thread.run_sync(lambda: promote_image(image, stage, key, reason))
+
+    @function
+    async def rollback(self, repository: Annotated[str, Doc("HOST/REPO holding the stage")],
+                       stage: str, public_key: dagger.File, reason: str = "") -> str:
+        """Point a stage back at its previous validated digest."""
+        from pipeline.actions import rollback_stage
+
+        key = (await public_key.contents()).encode()
+        return await anyio.to_thread.run_sync(
+            lambda: rollback_stage(repository, stage, key, reason))
+
+    @function
+    async def history(self, repository: Annotated[str, Doc("HOST/REPO holding the stage")],
+                      stage: str) -> str:
+        """A stage's promotions and rollbacks."""
+        from pipeline.actions import stage_history
+
+        return await anyio.to_thread.run_sync(lambda: stage_history(repository, stage))
