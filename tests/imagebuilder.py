@@ -228,7 +228,7 @@ def write_contract(directory: Path, text: str = CLEAN_CONTRACT,
 
 
 def temp_tarball(builder: ImageBuilder, **kwargs: Any) -> Path:
-    handle = tempfile.NamedTemporaryFile(suffix=".tar", delete=False)
+    handle = tempfile.NamedTemporaryFile(suffix=".tar", delete=False)  # noqa: SIM115
     handle.close()
     return builder.write(Path(handle.name), **kwargs)
 

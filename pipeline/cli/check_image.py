@@ -14,7 +14,7 @@ from pipeline.errors import ContractError
 from pipeline.findings import Severity, Verdict
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "check-image", help="check an image tarball against its service's contract",
         description="Static checks of an OCI/docker-save image tarball against pipeline.toml.")

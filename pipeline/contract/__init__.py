@@ -2,8 +2,20 @@
 
 from pipeline.contract.loader import load_contract
 from pipeline.contract.models import (
-    BaseImage, Checks, Contract, Dependency, EnvContract, Forbidden, Health, Runner, Runtime,
-    SecretAllow, Service, Shutdown, ToolClass, UserSpec,
+    BaseImage,
+    Checks,
+    Contract,
+    Dependency,
+    EnvContract,
+    Forbidden,
+    Health,
+    Runner,
+    Runtime,
+    SecretAllow,
+    Service,
+    Shutdown,
+    ToolClass,
+    UserSpec,
 )
 from pipeline.contract.sizes import format_size, parse_size
 

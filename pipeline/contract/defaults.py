@@ -10,8 +10,8 @@ managers not needed at run time, test frameworks, linters, VCS/CI tools.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 _BIN = ("bin", "usr/bin", "usr/local/bin", "sbin", "usr/sbin")
 

@@ -108,7 +108,7 @@ def _message(error: Any) -> str:
         return "unknown key"
     if kind == "missing":
         return "required key is missing"
-    return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return str(msg).removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
 def _clean(loc: Loc) -> Loc:

@@ -292,8 +292,8 @@ class Contract(Model):
                 if dep == sname:
                     broken.append((("services", sname, "runtime", "depends_on", i),
                                    f"service {sname!r} cannot depend on itself"))
-        for dname, dep in self.dependencies.items():
-            need("image key", self.images, dep.image, ("dependencies", dname, "image"))
+        for dname, backing in self.dependencies.items():
+            need("image key", self.images, backing.image, ("dependencies", dname, "image"))
         for lane in ("integration", "e2e"):
             runner: Runner | None = getattr(self, lane)
             if runner is None:

@@ -66,8 +66,8 @@ class Archive:
         if not path.is_file():
             raise ImageError(f"{path}: no such image tarball")
         try:
-            tar = tarfile.open(path, "r:*")
-        except READ_ERRORS as exc:
+            tar = tarfile.open(path, "r:*")  # noqa: SIM115 - closed in the finally below
+        except READ_ERRORS:
             raise ImageError(f"{path}: not a tar archive") from None
         try:
             try:
@@ -216,10 +216,13 @@ class Archive:
         if algo == "sha256" and len(hex_) == 64 and hashlib.sha256(raw).hexdigest() != hex_:
             raise ImageError(f"{self.path}: config {name} does not match its digest")
         try:
-            return json.loads(raw)
+            config = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ImageError(f"{self.path}: config {name} is not valid JSON ({_why(exc)})") \
                 from None
+        if not isinstance(config, dict):
+            raise ImageError(f"{self.path}: config {name} is not a JSON object")
+        return config
 
 
 def _norm(name: str) -> str:

@@ -155,7 +155,7 @@ def _open_layer(archive: Archive, blob: LayerBlob) -> Iterator[TarStream]:
 class _Window(io.RawIOBase):
     """A read-only, seekable view of `size` bytes of `raw` from `start` (offsets relative)."""
 
-    def __init__(self, raw: IO[bytes], start: int, size: int) -> None:
+    def __init__(self, raw: io.BufferedReader, start: int, size: int) -> None:
         self._raw, self._start, self._size, self._pos = raw, start, size, 0
 
     def readable(self) -> bool:

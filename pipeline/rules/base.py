@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pipeline.findings import Evidence, Finding
 from pipeline.rules.dockerfile import final_base
+
+if TYPE_CHECKING:
+    from pipeline.rules.subject import Subject
 
 BASE_NAME = "org.opencontainers.image.base.name"
 BASE_DIGEST = "org.opencontainers.image.base.digest"
@@ -43,7 +47,7 @@ class Ref:
         return same and (self.tag is None or self.tag == other.tag)
 
 
-def _declared_base(subject) -> tuple[str | None, str | None, str]:  # noqa: ANN001
+def _declared_base(subject: Subject) -> tuple[str | None, str | None, str]:
     image = subject.image
     for source, values in (("manifest annotation", image.annotations),
                            ("config label", image.config.labels)):
@@ -62,7 +66,7 @@ def _declared_base(subject) -> tuple[str | None, str | None, str]:  # noqa: ANN0
     return None, None, ""
 
 
-def check(subject) -> Iterator[Finding]:  # noqa: ANN001
+def check(subject: Subject) -> Iterator[Finding]:
     allowed = subject.service.base_images
     if not allowed:
         return

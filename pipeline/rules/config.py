@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pipeline.contract.sizes import format_size
 from pipeline.findings import Evidence, Finding
 
+if TYPE_CHECKING:
+    from pipeline.rules.subject import Subject
 
-def check_size(subject) -> Iterator[Finding]:  # noqa: ANN001
+
+def check_size(subject: Subject) -> Iterator[Finding]:
     size, limit = subject.image.content_size, subject.service.max_size
     if size > limit:
         yield Finding("size.exceeded",
@@ -17,7 +21,7 @@ def check_size(subject) -> Iterator[Finding]:  # noqa: ANN001
                       subject=subject.name)
 
 
-def _passwd(subject) -> dict[str, int]:  # noqa: ANN001
+def _passwd(subject: Subject) -> dict[str, int]:
     data = subject.image.read("etc/passwd") or b""
     users: dict[str, int] = {}
     for line in data.decode("utf-8", "replace").splitlines():
@@ -27,7 +31,7 @@ def _passwd(subject) -> dict[str, int]:  # noqa: ANN001
     return users
 
 
-def check_user(subject) -> Iterator[Finding]:  # noqa: ANN001
+def check_user(subject: Subject) -> Iterator[Finding]:
     spec = subject.service.user
     raw = subject.image.config.user
     user = raw.split(":", 1)[0]
@@ -65,7 +69,7 @@ def check_user(subject) -> Iterator[Finding]:  # noqa: ANN001
                       subject=subject.name)
 
 
-def check_port(subject) -> Iterator[Finding]:  # noqa: ANN001
+def check_port(subject: Subject) -> Iterator[Finding]:
     port = subject.service.port
     exposed = subject.image.config.exposed_ports
     wanted = {f"{port}/tcp", str(port)}
@@ -80,7 +84,7 @@ def check_port(subject) -> Iterator[Finding]:  # noqa: ANN001
                       subject=subject.name)
 
 
-def check_command(subject) -> Iterator[Finding]:  # noqa: ANN001
+def check_command(subject: Subject) -> Iterator[Finding]:
     config, service = subject.image.config, subject.service
     for rule_id, field, want, have in (
         ("entrypoint.mismatch", "ENTRYPOINT", service.entrypoint, config.entrypoint),
@@ -92,7 +96,7 @@ def check_command(subject) -> Iterator[Finding]:  # noqa: ANN001
                           subject=subject.name)
 
 
-def check_workdir(subject) -> Iterator[Finding]:  # noqa: ANN001
+def check_workdir(subject: Subject) -> Iterator[Finding]:
     want, have = subject.service.workdir, subject.image.config.workdir
     if want is not None and have.rstrip("/") != want.rstrip("/"):
         yield Finding("workdir.mismatch",
@@ -100,7 +104,7 @@ def check_workdir(subject) -> Iterator[Finding]:  # noqa: ANN001
                       (Evidence(detail=f"WorkingDir {have!r}"),), subject=subject.name)
 
 
-def check_labels(subject) -> Iterator[Finding]:  # noqa: ANN001
+def check_labels(subject: Subject) -> Iterator[Finding]:
     labels = subject.image.config.labels
     for key in subject.service.labels:
         if not labels.get(key):

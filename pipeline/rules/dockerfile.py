@@ -60,8 +60,8 @@ def final_base(text: str, *, target: str | None = None,
             if not tokens:
                 continue
             image = _expand(tokens[0], args)
-            name = tokens[2].lower() if len(tokens) >= 3 and tokens[1].lower() == "as" else None
-            stages.append((name, image))
+            stage = tokens[2].lower() if len(tokens) >= 3 and tokens[1].lower() == "as" else None
+            stages.append((stage, image))
     if not stages:
         return None
     index = len(stages) - 1
@@ -72,8 +72,8 @@ def final_base(text: str, *, target: str | None = None,
         index = names.index(target.lower())
     base = stages[index][1]
     seen = 0
-    names = {n: i for i, (n, _) in enumerate(stages) if n}
-    while base.lower() in names and seen < len(stages):     # FROM an earlier stage
-        base = stages[names[base.lower()]][1]
+    by_name = {n: i for i, (n, _) in enumerate(stages) if n}
+    while base.lower() in by_name and seen < len(stages):     # FROM an earlier stage
+        base = stages[by_name[base.lower()]][1]
         seen += 1
     return base

@@ -7,9 +7,13 @@ a `!` exception (Docker's rule), or when a pattern is literally the entry.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pipeline.findings import Evidence, Finding
 from pipeline.rules import globs
+
+if TYPE_CHECKING:
+    from pipeline.rules.subject import Subject
 
 
 def _clean(pattern: str) -> str:
@@ -33,7 +37,7 @@ def excluded(entry: str, patterns: list[str]) -> bool:
     return result
 
 
-def check(subject) -> Iterator[Finding]:  # noqa: ANN001
+def check(subject: Subject) -> Iterator[Finding]:
     required = subject.service.dockerignore
     if subject.context_dir is None or not required:
         return

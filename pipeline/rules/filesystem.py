@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pipeline.findings import Evidence, Finding
 
+if TYPE_CHECKING:
+    from pipeline.rules.subject import Subject
 
-def _layer(subject, index: int) -> str | None:  # noqa: ANN001
+
+def _layer(subject: Subject, index: int) -> str | None:
     layers = subject.image.layers
     return layers[index].digest if index < len(layers) else None
 
 
-def check_setuid(subject) -> Iterator[Finding]:  # noqa: ANN001
+def check_setuid(subject: Subject) -> Iterator[Finding]:
     for entry in sorted(subject.image.list(), key=lambda e: e.path):
         if entry.is_setuid:
             bits = " and ".join(b for b, m in (("setuid", 0o4000), ("setgid", 0o2000))
@@ -22,7 +26,7 @@ def check_setuid(subject) -> Iterator[Finding]:  # noqa: ANN001
                                     detail=f"mode {entry.mode:04o}"),), subject=subject.name)
 
 
-def check_git(subject) -> Iterator[Finding]:  # noqa: ANN001
+def check_git(subject: Subject) -> Iterator[Finding]:
     roots: dict[str, int] = {}
     for entry in subject.image.list():
         parts = entry.path.split("/")

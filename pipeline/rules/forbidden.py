@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pipeline.findings import FORBIDDEN_PREFIX, Evidence, Finding
 from pipeline.image.model import Kind
 from pipeline.rules import globs
 from pipeline.rules.packages import installed
 
+if TYPE_CHECKING:
+    from pipeline.rules.subject import Subject
+
 MAX_EVIDENCE = 20
 
 
-def check(subject) -> Iterator[Finding]:  # noqa: ANN001
+def check(subject: Subject) -> Iterator[Finding]:
     forbidden = subject.service.forbidden
     classes = forbidden.classes()
     allowed = {p.lstrip("/") for p in forbidden.allow}

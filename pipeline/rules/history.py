@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pipeline.findings import Evidence, Finding
 from pipeline.rules import patterns
+
+if TYPE_CHECKING:
+    from pipeline.rules.subject import Subject
 
 _ASSIGN = re.compile(r"""\b([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|[^\s"']+)""")
 
@@ -21,7 +25,7 @@ def _secret_assignment(name: str, value: str, declared: set[str]) -> bool:
     return name in declared or patterns.SECRET_NAME.search(name) is not None
 
 
-def check_env(subject) -> Iterator[Finding]:  # noqa: ANN001
+def check_env(subject: Subject) -> Iterator[Finding]:
     declared = set(subject.service.env.secrets)
     for name, value in subject.image.config.env:
         if name in declared and value:
@@ -38,7 +42,7 @@ def check_env(subject) -> Iterator[Finding]:  # noqa: ANN001
                           subject=subject.name)
 
 
-def check_history(subject) -> Iterator[Finding]:  # noqa: ANN001
+def check_history(subject: Subject) -> Iterator[Finding]:
     declared = set(subject.service.env.secrets)
     for index, entry in enumerate(subject.image.config.history):
         line = entry.created_by

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-import re2
+import re2  # type: ignore[import-untyped]
 
 # (finding rule id, label, pattern); bytes patterns for file content, str for text.
 _PATTERNS: tuple[tuple[str, str, str], ...] = (

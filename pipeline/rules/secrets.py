@@ -12,11 +12,15 @@ import fnmatch
 import posixpath
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pipeline.contract.models import SecretAllow
 from pipeline.findings import Evidence, Finding, Severity
 from pipeline.image.model import Kind, Layer
 from pipeline.rules import patterns
+
+if TYPE_CHECKING:
+    from pipeline.rules.subject import Subject
 
 # .env files hold configuration and usually secrets; templates are meant to ship.
 _DOTENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".defaults")
@@ -70,7 +74,7 @@ def _allowed(path: str, allowlist: Sequence[SecretAllow]) -> SecretAllow | None:
     return None
 
 
-def check(subject) -> Iterator[Finding]:  # noqa: ANN001 - Subject (import cycle)
+def check(subject: Subject) -> Iterator[Finding]:
     image = subject.image
     for hit in subject.content.hits:
         final = image.stat(hit.path)

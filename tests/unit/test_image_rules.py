@@ -96,8 +96,8 @@ VIOLATIONS: list[tuple[str, Callable[[ImageBuilder], None], list[str]]] = [
     ("package manager by path", _files(("usr/local/bin/pip", "#!python", 0o755)),
      ["forbidden.package-managers"]),
     ("compiler by dpkg", _files(("var/lib/dpkg/status",
-                                 "Package: libc6\nStatus: install ok installed\n\n"
-                                 "Package: gcc-12\nStatus: install ok installed\n", 0o644)),
+                                 ("Package: libc6\nStatus: install ok installed\n\n"
+                                 "Package: gcc-12\nStatus: install ok installed\n"), 0o644)),
      ["forbidden.compilers"]),
     ("removed dpkg package is fine", _files(("var/lib/dpkg/status",
                                              "Package: gcc-12\nStatus: deinstall ok config-files\n",
