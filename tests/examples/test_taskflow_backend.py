@@ -27,8 +27,10 @@ def passed(result: subprocess.CompletedProcess[str]) -> int:
 
 
 def test_backend_unit_tests_pass(app_python: Path) -> None:
-    result = stack.run([str(app_python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                       cwd=stack.BACKEND)
+    # The contract's own command (plain `pytest`, not `python -m pytest`, which would add
+    # the working directory to sys.path and hide an import problem).
+    result = stack.run([str(app_python.parent / "pytest"), "-q", "-p", "no:cacheprovider",
+                        "tests/unit"], cwd=stack.BACKEND)
     assert passed(result) >= 10
 
 
@@ -65,7 +67,7 @@ def test_backend_starts_with_database_down_and_health_says_503(app_python: Path)
 
 def test_integration_suite_passes_against_the_live_backend(app_python: Path, backend: str) -> None:
     result = stack.run(
-        [str(app_python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        [str(app_python.parent / "pytest"), "-q", "-p", "no:cacheprovider"],
         cwd=stack.INTEGRATION, env={**stack.os.environ, "BASE_URL": backend},
     )
     assert passed(result) >= 5

@@ -74,7 +74,7 @@ def test_e2e_suite_clicks_through_the_ui(app_python: Path, frontend: str) -> Non
     if chromium is None:
         missing("browser", "no chromium: install Debian's chromium (scripts/deps.d/sample-app.sh)")
     result = stack.run(
-        [str(app_python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        [str(app_python.parent / "pytest"), "-q", "-p", "no:cacheprovider"],
         cwd=stack.E2E,
         env={**stack.os.environ, "FRONTEND_URL": frontend, "CHROMIUM_PATH": chromium},
     )
