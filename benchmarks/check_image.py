@@ -72,14 +72,14 @@ def generate(path: Path, total_mb: int, files: int, layers: int = 4) -> None:
     image.write(path, fmt="docker")
 
 
-def measure(argv: list[str]) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS in MiB, exit code) of one process."""
+def measure(argv: list[str]) -> tuple[float, int, int, float]:
+    """(wall seconds, peak RSS in MiB, exit code, CPU seconds) of one process."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss // 1024, proc.returncode
+    return wall, usage.ru_maxrss // 1024, proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def find_tool(name: str) -> str | None:
@@ -99,7 +99,8 @@ def main() -> int:
     (work / "cst.yaml").write_text('schemaVersion: "2.0.0"\nfileExistenceTests:\n'
                                    '  - name: no gcc\n    path: /usr/bin/gcc\n'
                                    '    shouldExist: false\n')
-    print(f"{'image':>14} {'tool':>26} {'wall s':>8} {'peak MiB':>9} {'exit':>5}")
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(f"{'image':>14} {'tool':>26} {'wall s':>8} {'cpu s':>7} {'peak MiB':>9} {'exit':>5}")
     try:
         for size in args.sizes:
             tarball = work / f"image-{size}MB.tar"
@@ -120,14 +121,15 @@ def main() -> int:
             for tool, argv in tools.items():
                 runs = [measure(argv) for _ in range(args.repeat)]
                 wall = min(r[0] for r in runs)
+                cpu = min(r[3] for r in runs)
                 peak = max(r[1] for r in runs)
                 results[tool] = (wall, peak)
-                print(f"{label:>14} {tool:>26} {wall:8.2f} {peak:9d} {runs[0][2]:5d}")
+                print(f"{label:>14} {tool:>26} {wall:8.2f} {cpu:7.2f} {peak:9d} {runs[0][2]:5d}")
             ours = results["pipeline check-image"]
             for tool, (wall, peak) in results.items():
                 if tool != "pipeline check-image":
-                    print(f"{label:>14} {'ratio vs ' + tool:>26} {ours[0] / wall:8.2f}x "
-                          f"{ours[1] / peak:8.2f}x")
+                    print(f"{label:>14} {'ratio vs ' + tool:>26} {ours[0] / wall:7.2f}x "
+                          f"{'':>7} {ours[1] / peak:8.2f}x")
             if not cst:
                 print(f"{label:>14} container-structure-test not installed (module proxy "
                       "refuses its versions here)")

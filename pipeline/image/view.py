@@ -33,6 +33,7 @@ CAPTURED = re.compile(
     r"^(etc/(passwd|group|os-release)|usr/lib/os-release"
     r"|var/lib/dpkg/status|var/lib/dpkg/status\.d/[^/]+|lib/apk/db/installed)$"
 )
+_CAPTURED_ROOTS = ("etc/", "usr/lib/os-release", "var/lib/dpkg/", "lib/apk/")
 CAPTURE_LIMIT = 16 * 1024 * 1024
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -211,7 +212,8 @@ def _read_layer(archive: Archive, blob: LayerBlob, layer: Layer, fs: Filesystem,
             if kind is not Kind.FILE:
                 continue
             size += info.size
-            wanted = CAPTURED.match(name) is not None and info.size <= CAPTURE_LIMIT
+            wanted = (name.startswith(_CAPTURED_ROOTS) and CAPTURED.match(name) is not None
+                      and info.size <= CAPTURE_LIMIT)
             if not wanted and (on_file is None or info.size > scan_limit):
                 continue
             data = tar.read(info)

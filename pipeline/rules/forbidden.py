@@ -21,16 +21,21 @@ def check(subject: Subject) -> Iterator[Finding]:
     forbidden = subject.service.forbidden
     classes = forbidden.classes()
     allowed = {p.lstrip("/") for p in forbidden.allow}
-    path_res = {name: globs.combine(spec.paths) for name, spec in classes.items()}
     hits: dict[str, list[Evidence]] = {name: [] for name in classes}
-
+    # One regex per class, then one alternation over all classes so each path is
+    # matched once; the per-class regexes only run on paths the union matched.
+    path_res = {name: regex for name, spec in classes.items()
+                if (regex := globs.combine(spec.paths)) is not None}
+    union = globs.combine([p for spec in classes.values() for p in spec.paths])
+    layers = subject.image.layers
     for entry in subject.image.list():
-        if entry.kind is Kind.DIR or entry.path in allowed:
+        if entry.kind is Kind.DIR or union is None or not union.match(entry.path) \
+                or entry.path in allowed:
             continue
         for name, regex in path_res.items():
-            if regex is not None and regex.match(entry.path):
-                hits[name].append(Evidence(layer=subject.image.layers[entry.layer].digest
-                                           if entry.layer < len(subject.image.layers) else None,
+            if regex.match(entry.path):
+                hits[name].append(Evidence(layer=layers[entry.layer].digest
+                                           if entry.layer < len(layers) else None,
                                            path=entry.path))
     packages = list(installed(subject.image))
     for name, spec in classes.items():
