@@ -110,11 +110,16 @@ class TarStream:
         while True:
             self._skip()
             header = self._f.read(BLOCK)
-            if not header or header == ZERO_BLOCK:
+            if header == ZERO_BLOCK:
                 return                       # end of archive (the second zero block is optional)
             if len(header) < BLOCK:
+                # Every tar writer ends with zero blocks; a stream that just stops was cut
+                # (possibly inside data that was skipped by seeking past the end).
                 raise TarFormatError("unexpected end of data")
-            stored = _number(header[148:156])
+            try:
+                stored = _number(header[148:156])
+            except ValueError:
+                raise TarFormatError("not a tar header") from None
             # The checksum field counts as eight spaces (0x20 * 8 = 256).
             if stored != sum(header[:148]) + sum(header[156:]) + 256:
                 raise TarFormatError("bad header checksum")
@@ -139,16 +144,21 @@ class TarStream:
                 name = f"{_text(header[345:500])}/{name}"
             extra = {**pax_global, **pax} if pax_global else pax
             name = extra.get("path", long_name or name)
+            if kind == b"5":
+                name = name.rstrip("/") or name
             linkname = extra.get("linkpath", long_link or _text(header[157:257]))
             if "size" in extra:
                 size = int(extra["size"])
                 padded = (size + BLOCK - 1) // BLOCK * BLOCK
-            member = Member(
-                name=name, type=kind or b"0", mode=_number(header[100:108]) & 0o7777,
-                uid=int(extra["uid"]) if "uid" in extra else _number(header[108:116]),
-                gid=int(extra["gid"]) if "gid" in extra else _number(header[116:124]),
-                size=size if kind in (b"0", b"\0", b"7", b"") else 0, linkname=linkname,
-            )
+            try:
+                member = Member(
+                    name=name, type=kind or b"0", mode=_number(header[100:108]) & 0o7777,
+                    uid=int(extra["uid"]) if "uid" in extra else _number(header[108:116]),
+                    gid=int(extra["gid"]) if "gid" in extra else _number(header[116:124]),
+                    size=size if kind in (b"0", b"\0", b"7", b"") else 0, linkname=linkname,
+                )
+            except ValueError:
+                raise TarFormatError(f"{name}: malformed header field") from None
             # Only regular files carry data; other types may still declare a size to skip.
             self._pending, self._unread = padded, member.size
             pax, long_name, long_link = {}, None, None
