@@ -47,8 +47,8 @@ def test_matches_tarfile(fmt: int) -> None:
     entries = ENTRIES if fmt != tarfile.USTAR_FORMAT else \
         [e for e in ENTRIES if len(e[0].linkname) < 100 and e[0].uid < 2**21]
     data = archive(fmt, entries)
-    expected = [(m.name, m.mode, m.uid, m.gid, m.size, m.linkname)
-                for m in tarfile.open(fileobj=io.BytesIO(data))]
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        expected = [(m.name, m.mode, m.uid, m.gid, m.size, m.linkname) for m in tar]
     stream = TarStream(io.BytesIO(data))
     seen, contents = [], {}
     for member in stream:
