@@ -56,7 +56,8 @@ def free_port() -> int:
 
 def run(argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
         timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(argv, check=False, cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def check(argv: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
@@ -191,7 +192,7 @@ class Postgres:
 def backend_command(python: Path, port: int) -> list[str]:
     """The Dockerfile's ENTRYPOINT, so what runs here is what runs in the image."""
     text = (BACKEND / "Dockerfile").read_text()
-    match = re.search(r"^ENTRYPOINT\s+(\[.*?\])\s*$", text.replace("\\\n", " "), re.M | re.S)
+    match = re.search(r"^ENTRYPOINT\s+(\[.*?\])\s*$", text.replace("\\\n", " "), re.MULTILINE | re.DOTALL)
     if match is None:
         raise AssertionError("backend/Dockerfile: no exec-form ENTRYPOINT")
     argv = json.loads(match.group(1))
@@ -212,6 +213,14 @@ class Service:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def wait_for(self, path: str, *, status: int = 200, timeout: float = 30) -> httpx.Response:
+        """Wait for `path` to answer `status`; on failure, say what the process printed."""
+        try:
+            return wait_for(f"{self.url}{path}", status=status, timeout=timeout,
+                            process=self.process)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- output ---\n{self.output()}") from None
 
     def stop(self, *, timeout: float = 10) -> None:
         if self.process.poll() is None:

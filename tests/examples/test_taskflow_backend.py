@@ -3,6 +3,7 @@ startup rules, its black-box suite against a real PostgreSQL, and its SIGTERM be
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -57,7 +58,7 @@ def test_backend_starts_with_database_down_and_health_says_503(app_python: Path)
     service = stack.start_backend(app_python, f"postgresql://taskflow@127.0.0.1:{stack.free_port()}/x")
     try:
         started = time.monotonic()
-        response = stack.wait_for(f"{service.url}/health", status=503, process=service.process)
+        response = service.wait_for("/health", status=503)
         assert time.monotonic() - started < 20
         assert response.json()["status"] == "unhealthy"
         assert httpx.get(f"{service.url}/api/tasks", timeout=10).status_code == 503
@@ -68,7 +69,7 @@ def test_backend_starts_with_database_down_and_health_says_503(app_python: Path)
 def test_integration_suite_passes_against_the_live_backend(app_python: Path, backend: str) -> None:
     result = stack.run(
         [str(app_python.parent / "pytest"), "-q", "-p", "no:cacheprovider"],
-        cwd=stack.INTEGRATION, env={**stack.os.environ, "BASE_URL": backend},
+        cwd=stack.INTEGRATION, env={**os.environ, "BASE_URL": backend},
     )
     assert passed(result) >= 5
 
@@ -94,19 +95,19 @@ def test_sigterm_finishes_the_in_flight_request_and_exits_within_grace(
     service = stack.start_backend(app_python, postgres.url)
     locker = None
     try:
-        stack.wait_for(f"{service.url}/health", process=service.process)
+        service.wait_for("/health")
         # Hold a lock on the table so GET /api/tasks stays in flight until we release it.
         locker = subprocess.Popen([str(app_python), "-c", LOCKER, postgres.url], text=True,
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert locker.stdout is not None and locker.stdin is not None
         assert locker.stdout.readline().strip() == "locked"
 
-        outcome: dict[str, httpx.Response | Exception] = {}
+        outcome: dict[str, httpx.Response | httpx.HTTPError] = {}
 
         def request() -> None:
             try:
                 outcome["response"] = httpx.get(f"{service.url}/api/tasks", timeout=30)
-            except Exception as exc:  # reported by the assertion below
+            except httpx.HTTPError as exc:  # reported by the assertion below
                 outcome["response"] = exc
 
         client = threading.Thread(target=request)

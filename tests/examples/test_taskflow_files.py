@@ -30,7 +30,7 @@ def instructions(dockerfile: Path) -> list[tuple[str, str]]:
              if not line.lstrip().startswith("#")]
     text = re.sub(r"\\\n", " ", "\n".join(lines))
     return [(m.group(1).upper(), m.group(2).strip())
-            for m in re.finditer(r"^\s*([A-Za-z]+)\s+(.*)$", text, re.M)]
+            for m in re.finditer(r"^\s*([A-Za-z]+)\s+(.*)$", text, re.MULTILINE)]
 
 
 def final_stage(dockerfile: Path) -> list[tuple[str, str]]:
@@ -74,7 +74,7 @@ def test_runtime_stage_matches_the_contract(service: str) -> None:
     stage = final_stage(dockerfile)
     assert stage[0][1].endswith(f"AS {contract['target']}")
     keywords = dict(stage)  # the last of each keyword wins, as in Docker
-    uid, _, gid = keywords["USER"].partition(":")
+    uid = keywords["USER"].partition(":")[0]
     assert uid.isdigit() and int(uid) >= contract["user"]["uid_min"], "numeric non-root USER"
     assert int(uid) == contract["user"]["uid"]
     assert keywords["EXPOSE"] == str(contract["port"])
@@ -119,3 +119,17 @@ def test_broken_twin_breaks_the_rules_it_claims_to() -> None:
     assert "@app.get(\"/health\")" not in (BROKEN / "backend" / "app.py").read_text()
     assert not (BROKEN / "backend" / ".dockerignore").exists()
     assert "USER" not in dict(final_stage(BROKEN / "frontend" / "Dockerfile"))
+
+
+@pytest.mark.parametrize("example", [stack.EXAMPLE, BROKEN], ids=["taskflow", "taskflow-broken"])
+@pytest.mark.parametrize("overlays", [(), ("pipeline.offline.toml",)], ids=["official", "offline"])
+def test_contracts_load_with_the_pipeline_loader(example: Path, overlays: tuple[str, ...]) -> None:
+    from pipeline.contract import load_contract
+
+    contract = load_contract(example / "pipeline.toml", [example / name for name in overlays])
+    assert set(contract.services) == {"backend", "frontend"}
+    backend = contract.services["backend"]
+    assert backend.port == 8000 and backend.env.secrets == ["DATABASE_URL"]
+    assert backend.health.dependency_down_status == 503
+    expected = "127.0.0.1:5000/pipeline/python:3.11" if overlays else "python:3.11-slim"
+    assert backend.build_args["PYTHON_IMAGE"] == expected

@@ -3,7 +3,9 @@ build served by nginx through the image's entrypoint, and the browser E2E suite.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from pathlib import Path
 
 import httpx
@@ -50,7 +52,7 @@ def test_frontend_entrypoint_refuses_a_missing_backend_url(frontend_build: Path)
         )
     finally:
         service.stop()
-        stack.shutil.rmtree(run_dir, ignore_errors=True)
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def test_frontend_starts_before_its_backend_resolves(frontend_build: Path) -> None:
@@ -60,22 +62,22 @@ def test_frontend_starts_before_its_backend_resolves(frontend_build: Path) -> No
     except stack.Unavailable as exc:
         missing("nginx", str(exc))
     try:
-        stack.wait_for(f"{service.url}/healthz", process=service.process)
+        service.wait_for("/healthz")
         assert httpx.get(f"{service.url}/", timeout=10).status_code == 200
         assert httpx.get(f"{service.url}/api/tasks", timeout=20).status_code >= 500
     finally:
         service.stop()
-        stack.shutil.rmtree(run_dir, ignore_errors=True)
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @pytest.mark.browser
 def test_e2e_suite_clicks_through_the_ui(app_python: Path, frontend: str) -> None:
-    chromium = stack.shutil.which("chromium")
+    chromium = shutil.which("chromium")
     if chromium is None:
         missing("browser", "no chromium: install Debian's chromium (scripts/deps.d/sample-app.sh)")
     result = stack.run(
         [str(app_python.parent / "pytest"), "-q", "-p", "no:cacheprovider"],
         cwd=stack.E2E,
-        env={**stack.os.environ, "FRONTEND_URL": frontend, "CHROMIUM_PATH": chromium},
+        env={**os.environ, "FRONTEND_URL": frontend, "CHROMIUM_PATH": chromium},
     )
     assert passed(result) >= 3

@@ -1,7 +1,6 @@
 # Shipped into the image on purpose (COPY . /app): tests do not belong in a runtime image.
-from fastapi.testclient import TestClient
-
 from app import app
+from fastapi.testclient import TestClient
 
 
 def test_list_tasks() -> None:
