@@ -80,9 +80,13 @@ with psycopg.connect(sys.argv[1], autocommit=True) as watcher, psycopg.connect(s
     conn.execute("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE")
     print("locked", flush=True)
     # Tell the test once a request is really waiting on the lock: it is then in flight.
-    while not watcher.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0]:
+    for _ in range(400):  # 20 s at most, so a request that never arrives cannot hang the test
+        if watcher.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0]:
+            print("blocked", flush=True)
+            break
         time.sleep(0.05)
-    print("blocked", flush=True)
+    else:
+        print("no request waited on the lock", flush=True)
     sys.stdin.readline()
     conn.commit()
 """
