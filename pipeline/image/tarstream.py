@@ -70,28 +70,40 @@ def _pax(data: bytes) -> dict[str, str]:
 class TarStream:
     """Iterate a tar stream's members; `read(member)` returns the current member's data."""
 
-    def __init__(self, fileobj: IO[bytes]) -> None:
+    def __init__(self, fileobj: IO[bytes], size: int | None = None) -> None:
         self._f = fileobj
+        self._size = size          # the stream's length, when known: catches cuts in skipped data
+        self._pos = fileobj.tell()
         self._pending = 0          # bytes of the current member's data + padding not consumed
         self._unread = 0           # of which data bytes still readable by read()
 
     def _consume(self, count: int) -> bytes:
         data = self._f.read(count)
+        self._pos += len(data)
         if len(data) != count:
             raise TarFormatError("unexpected end of data")
         return data
 
     def _skip(self) -> None:
-        if self._pending:
-            try:
-                self._f.seek(self._pending, 1)
-            except (OSError, ValueError):
-                while self._pending:
-                    chunk = self._f.read(min(self._pending, 1 << 20))
-                    if not chunk:
-                        raise TarFormatError("unexpected end of data") from None
-                    self._pending -= len(chunk)
-            self._pending = self._unread = 0
+        if not self._pending:
+            return
+        target = self._pos + self._pending
+        if self._size is not None and target > self._size:
+            raise TarFormatError("unexpected end of data")
+        try:
+            # File-like seeks stop at the end (gzip, the tarball window): compare.
+            reached = self._f.seek(self._pending, 1)
+        except (OSError, ValueError):
+            reached = self._pos
+            while reached < target:
+                chunk = self._f.read(min(target - reached, 1 << 20))
+                if not chunk:
+                    break
+                reached += len(chunk)
+        if reached != target:
+            raise TarFormatError("unexpected end of data")
+        self._pos = target
+        self._pending = self._unread = 0
 
     def read(self, member: Member) -> bytes:
         """The data of the member just yielded (call before advancing)."""
@@ -110,11 +122,12 @@ class TarStream:
         while True:
             self._skip()
             header = self._f.read(BLOCK)
-            if header == ZERO_BLOCK:
-                return                       # end of archive (the second zero block is optional)
+            self._pos += len(header)
+            # End of archive: zero blocks, or (some layer writers omit them) the end of
+            # the stream at a header boundary.
+            if not header or header == ZERO_BLOCK:
+                return
             if len(header) < BLOCK:
-                # Every tar writer ends with zero blocks; a stream that just stops was cut
-                # (possibly inside data that was skipped by seeking past the end).
                 raise TarFormatError("unexpected end of data")
             try:
                 stored = _number(header[148:156])

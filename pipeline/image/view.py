@@ -142,15 +142,17 @@ def _open_layer(archive: Archive, blob: LayerBlob) -> Iterator[TarStream]:
             start, size = span
             raw.seek(start)
             source: IO[bytes] = io.BufferedReader(_Window(raw, start, size), 1 << 16)
+            known: int | None = size
         else:
-            source, size = archive.stream(blob.member), archive.member_size(blob.member)
+            source, known = archive.stream(blob.member), archive.member_size(blob.member)
         head = source.peek(4)[:4] if isinstance(source, io.BufferedReader) else b""
         if head == ZSTD_MAGIC or blob.media_type.endswith("+zstd"):
             raise ImageError(f"{archive.path}: layer {blob.member} is zstd-compressed, which "
                              "this reader does not support; export gzip or plain layers")
         if head[:2] == GZIP_MAGIC or blob.media_type.endswith("+gzip"):
-            source = io.BufferedReader(gzip.GzipFile(fileobj=source, mode="rb"), 1 << 16)
-        yield TarStream(source)
+            source = gzip.GzipFile(fileobj=source, mode="rb")   # buffered itself
+            known = None
+        yield TarStream(source, known)
 
 
 class _Window(io.RawIOBase):

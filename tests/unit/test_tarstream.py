@@ -70,11 +70,32 @@ def test_types() -> None:
 
 def test_truncated_data() -> None:
     data = archive(tarfile.PAX_FORMAT, ENTRIES)
-    stream = TarStream(io.BytesIO(data[:1500]))
+    stream = TarStream(io.BytesIO(data[:1500]), size=1500)
     with pytest.raises(TarFormatError):
         for member in stream:
             if member.size:
                 stream.read(member)
+
+
+def test_cut_in_skipped_data_without_known_size() -> None:
+    """A file object that stops short of a seek (like GzipFile) reveals the cut."""
+    data = archive(tarfile.PAX_FORMAT, ENTRIES)
+
+    class Short(io.BytesIO):
+        def seek(self, offset: int, whence: int = 0) -> int:
+            return super().seek(min(self.tell() + offset if whence == 1 else offset,
+                                    len(self.getbuffer())))
+
+    with pytest.raises(TarFormatError):
+        list(TarStream(Short(data[:2000])))
+
+
+def test_missing_end_of_archive_blocks_is_a_clean_end() -> None:
+    """Some layer writers omit the two zero blocks: a stream ending at a header boundary."""
+    data = archive(tarfile.USTAR_FORMAT, ENTRIES[:2])
+    end = 512 + 512 + 512          # dir header, file header, file data block
+    assert [m.name for m in TarStream(io.BytesIO(data[:end]), size=end)] == ["etc",
+                                                                                "etc/passwd"]
 
 
 def test_bad_checksum() -> None:
