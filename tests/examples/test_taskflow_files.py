@@ -101,9 +101,16 @@ def test_graceful_timeout_fits_inside_the_grace_period() -> None:
     assert timeout < contract["shutdown"]["grace_seconds"]
 
 
-def test_broken_twin_is_held_to_the_same_contract() -> None:
+def test_broken_twin_is_held_to_the_same_contract_and_suites() -> None:
     assert load(BROKEN / "pipeline.toml") == load(stack.EXAMPLE / "pipeline.toml")
     assert load(BROKEN / "pipeline.offline.toml") == load(stack.EXAMPLE / "pipeline.offline.toml")
+    # Copies, not links: a lane mounts tests/ from the twin's own directory.
+    for suite in ("integration", "e2e"):
+        ours = {p.name: p.read_bytes() for p in (stack.EXAMPLE / "tests" / suite).iterdir()
+                if p.is_file()}
+        twins = {p.name: p.read_bytes() for p in (BROKEN / "tests" / suite).iterdir()
+                 if p.is_file()}
+        assert twins == ours, f"examples/taskflow-broken/tests/{suite} differs from taskflow's"
 
 
 def test_broken_twin_breaks_the_rules_it_claims_to() -> None:
