@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, cast
 
 from pipeline.errors import ImageError
 from pipeline.image.archive import READ_ERRORS, Archive, LayerBlob, _why
@@ -150,7 +150,7 @@ def _open_layer(archive: Archive, blob: LayerBlob) -> Iterator[TarStream]:
             raise ImageError(f"{archive.path}: layer {blob.member} is zstd-compressed, which "
                              "this reader does not support; export gzip or plain layers")
         if head[:2] == GZIP_MAGIC or blob.media_type.endswith("+gzip"):
-            source = gzip.GzipFile(fileobj=source, mode="rb")   # buffered itself
+            source = cast(IO[bytes], gzip.GzipFile(fileobj=source, mode="rb"))  # self-buffered
             known = None
         yield TarStream(source, known)
 
