@@ -55,9 +55,7 @@ def document(findings: Sequence[Finding], *, tool: str = "pipeline check-image",
         })
     return {
         "$schema": SCHEMA, "version": "2.1.0",
-        "runs": [{"tool": {"driver": {"name": tool, "version": version,
-                                      "informationUri": "https://example.invalid/pipeline",
-                                      "rules": rules}},
+        "runs": [{"tool": {"driver": {"name": tool, "version": version, "rules": rules}},
                   "results": results}],
     }
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -55,12 +57,21 @@ def test_fail_on_threshold(project: Path) -> None:
     (("clean.tar", "--service", "backend", "--contract", "broken.toml"),
      "broken.toml:2: invalid TOML"),
     (("truncated.tar", "--service", "backend"), "truncated.tar: "),
+    (("noconfig.tar", "--service", "backend"),
+     "noconfig.tar: config abc.json is referenced but missing from the tarball"),
+    (("clean.tar", "--service", "backend", "--context", "nowhere"),
+     "--context: build context nowhere is not a directory"),
 ])
 def test_bad_input_exits_2_with_one_line(project: Path, args: tuple[str, ...],
                                          expected: str) -> None:
     (project / "broken.toml").write_text("[services.backend]\nport = = 1\n")
     data = (project / "clean.tar").read_bytes()
     (project / "truncated.tar").write_bytes(data[: len(data) // 3])
+    with tarfile.open(project / "noconfig.tar", "w") as tar:
+        manifest = json.dumps([{"Config": "abc.json", "Layers": []}]).encode()
+        member = tarfile.TarInfo("manifest.json")
+        member.size = len(manifest)
+        tar.addfile(member, io.BytesIO(manifest))
     done = run(*args, cwd=project)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
