@@ -8,6 +8,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline.errors import ImageError
 from pipeline.image import Kind, read_tarball
@@ -146,3 +148,29 @@ def test_malformed_manifest(tmp_path: Path) -> None:
     with pytest.raises(ImageError) as info:
         read_tarball(path)
     assert "manifest manifest.json is not valid JSON" in one_line(info)
+
+
+_SAMPLE = layered()
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fmt=st.sampled_from(["docker", "oci"]), compress=st.booleans(),
+       flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)),
+                      max_size=4),
+       cut=st.one_of(st.none(), st.floats(0, 1)))
+def test_damaged_tarballs_raise_image_error_only(tmp_path: Path, fmt: str, compress: bool,
+                                                 flips: list[tuple[float, int]],
+                                                 cut: float | None) -> None:
+    """Any damage to a tarball is either harmless or one ImageError line, never a traceback."""
+    path = _SAMPLE.write(tmp_path / "image.tar", fmt=fmt, compress=compress and fmt == "oci")
+    data = bytearray(path.read_bytes())
+    for where, xor in flips:
+        data[int(where * len(data))] ^= xor
+    if cut is not None:
+        data = data[: int(cut * len(data))]
+    path.write_bytes(bytes(data))
+    try:
+        read_tarball(path, on_file=lambda layer, name, content: None)
+    except ImageError as exc:
+        assert "\n" not in str(exc)
