@@ -36,9 +36,13 @@ class Filesystem:
         for directory in opaque_dirs:
             removed.extend(self._remove_children(directory))
         for path in deletions:
-            if self._entries.pop(path, None) is not None:
+            old = self._entries.pop(path, None)
+            if old is not None:
                 removed.append(path)
-            removed.extend(self._remove_children(path))
+            # Only a directory (or a path whose directory entry was never written) can
+            # have children: skip the scan for files, the common case (`rm` of files).
+            if old is None or old.kind is Kind.DIR:
+                removed.extend(self._remove_children(path))
         for entry in additions:
             old = self._entries.get(entry.path)
             # A non-directory replacing a directory hides everything below it.
