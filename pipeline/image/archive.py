@@ -63,6 +63,8 @@ class Archive:
     @contextmanager
     def open(cls, path: Path) -> Iterator[Archive]:
         path = Path(path)
+        if path.is_dir():
+            raise ImageError(f"{path}: is a directory, not an image tarball")
         if not path.is_file():
             raise ImageError(f"{path}: no such image tarball")
         try:
