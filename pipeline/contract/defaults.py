@@ -26,8 +26,11 @@ DEFAULT_TOOL_CLASSES: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxy
                        "clang++", "rustc", "cargo", "javac", "go", "make", "cmake", "ld", "as",
                        "x86_64-linux-gnu-gcc*", "aarch64-linux-gnu-gcc*")
                  + ("usr/local/go/bin/go",),
-        "packages": ("gcc", "gcc-[0-9]*", "g++", "g++-[0-9]*", "cpp", "cpp-[0-9]*", "clang",
-                     "clang-[0-9]*", "build-essential", "build-base", "make", "cmake",
+        # Versioned compiler packages (gcc-12), not Debian's essential runtime
+        # gcc-12-base / libgcc-s1 that every Debian image ships.
+        "packages": ("gcc", "gcc-[0-9]", "gcc-[0-9][0-9]", "g++", "g++-[0-9]", "g++-[0-9][0-9]",
+                     "cpp", "cpp-[0-9]", "cpp-[0-9][0-9]", "clang", "clang-[0-9]",
+                     "clang-[0-9][0-9]", "build-essential", "build-base", "make", "cmake",
                      "binutils", "libc6-dev", "musl-dev", "rustc", "cargo", "golang", "golang-*",
                      "openjdk-*-jdk*", "cython", "Cython"),
     },

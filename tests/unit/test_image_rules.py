@@ -99,6 +99,10 @@ VIOLATIONS: list[tuple[str, Callable[[ImageBuilder], None], list[str]]] = [
                                  ("Package: libc6\nStatus: install ok installed\n\n"
                                  "Package: gcc-12\nStatus: install ok installed\n"), 0o644)),
      ["forbidden.compilers"]),
+    ("Debian's essential gcc-12-base/libgcc-s1 are fine",
+     _files(("var/lib/dpkg/status", "Package: gcc-12-base\nStatus: install ok installed\n\n"
+             "Package: libgcc-s1\nStatus: install ok installed\n\n"
+             "Package: cpp-12-doc\nStatus: install ok installed\n", 0o644)), []),
     ("removed dpkg package is fine", _files(("var/lib/dpkg/status",
                                              "Package: gcc-12\nStatus: deinstall ok config-files\n",
                                              0o644)), []),
