@@ -79,6 +79,10 @@ class Prober:
 
     async def healthy_start_and_shutdown(self) -> list[Finding]:
         health, shutdown = self.spec.health, self.spec.shutdown
+        # Dependencies start first, outside the clock: the budget is this service's own
+        # startup. The bindings below reuse these very instances (same definition).
+        for dependency in self.spec.runtime.depends_on:
+            await self.topology.service(dependency).start()
         service = self._service()
         start_seconds, error = await self._start(service, health.startup_seconds)
         if error:

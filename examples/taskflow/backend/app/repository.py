@@ -65,7 +65,10 @@ class PostgresTaskRepository:
         """Create the table once; the service may start before the database does."""
         if self._schema_ready:
             return
-        with self._schema_lock, self._connection() as conn:
+        with self._schema_lock, self._connection() as conn, conn.transaction():
+            # CREATE TABLE IF NOT EXISTS is not safe when two replicas start at once
+            # (both can pass the check, one then fails on pg_type): serialise them.
+            conn.execute("SELECT pg_advisory_xact_lock(727400)")
             conn.execute(SCHEMA)
             self._schema_ready = True
 
