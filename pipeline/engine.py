@@ -7,9 +7,12 @@ own engine through Docker as usual, which needs Docker and a registry.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
+import sys
+from collections.abc import AsyncIterator
 from urllib.parse import urlparse
 
 from pipeline.errors import EngineError
@@ -38,3 +41,20 @@ def check_engine_environment() -> None:
                               hint="start it with `scripts/engine up`") from None
         finally:
             sock.close()
+
+
+@contextlib.asynccontextmanager
+async def connection(*, show_progress: bool = False) -> AsyncIterator[None]:
+    """`dagger.connection()` to the engine the environment names, after checking it answers.
+
+    The session's own output goes to stderr with `show_progress`, else nowhere:
+    with no log_output the SDK pipes the CLI's stderr and never reads it, and a
+    chatty run then blocks the CLI (and the session's close) once the pipe is full.
+    """
+    import dagger
+
+    check_engine_environment()
+    with open(os.devnull, "w") as devnull:
+        config = dagger.Config(log_output=sys.stderr if show_progress else devnull)
+        async with dagger.connection(config):
+            yield

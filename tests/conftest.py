@@ -55,5 +55,7 @@ async def dag(engine_env):
     """A client-mode connection to the engine; yields the global `dag`."""
     import dagger
 
-    async with dagger.connection(dagger.Config(log_output=sys.stderr if os.environ.get("PIPELINE_DEBUG") else None)):
+    from pipeline.engine import connection
+
+    async with connection(show_progress=bool(os.environ.get("PIPELINE_DEBUG"))):
         yield dagger.dag

@@ -94,15 +94,6 @@ def _source_dir(args: argparse.Namespace) -> Path:
     return source
 
 
-def _connect(progress: str):
-    import dagger
-
-    from pipeline.engine import check_engine_environment
-
-    check_engine_environment()
-    return dagger.connection(dagger.Config(log_output=sys.stderr if progress == "dagger" else None))
-
-
 def run_plan(args: argparse.Namespace) -> int:
     import anyio
 
@@ -131,6 +122,7 @@ def run_validate(args: argparse.Namespace) -> int:
     import anyio
     from dagger import dag
 
+    from pipeline.engine import connection
     from pipeline.lanes.publish import PublishOptions
     from pipeline.logs import configure_logging
     from pipeline.runreport import (
@@ -145,7 +137,7 @@ def run_validate(args: argparse.Namespace) -> int:
         publish = PublishOptions(args.publish_to, git_revision=args.git_revision or _git_revision(source))
 
     async def main() -> int:
-        async with _connect(args.progress):
+        async with connection(show_progress=args.progress == "dagger"):
             nonlocal publish
             if publish is not None:
                 key = _signing_key(args)
