@@ -7,6 +7,9 @@ the measurements into findings, so it is tested without an engine.
 from __future__ import annotations
 
 import json
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +19,7 @@ from pipeline.findings import Evidence, Finding
 
 @dataclass(frozen=True, slots=True)
 class HealthAnswer:
-    """The last answer of a health poll (see lanes/probe_script.py)."""
+    """The last answer of a health poll."""
 
     url: str
     status: int | None
@@ -25,11 +28,34 @@ class HealthAnswer:
     attempts: int
     error: str | None = None
 
-    @classmethod
-    def from_json(cls, text: str) -> HealthAnswer:
-        data = json.loads(text.strip().splitlines()[-1])
-        return cls(url=data["url"], status=data["status"], body=data["body"],
-                   seconds=data["seconds"], attempts=data["attempts"], error=data.get("error"))
+
+def poll_health(url: str, deadline: float, expected: int | None = None, *,
+                interval: float = 0.25) -> HealthAnswer:
+    """GET `url` until it answers `expected` (any status when None) or `deadline` seconds
+    pass; the last answer seen. Connection errors are retried: the service may still
+    be starting."""
+    start = time.monotonic()
+    attempts, status, body, seconds, error = 0, None, None, None, None
+    while True:
+        attempts += 1
+        try:
+            with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - http(s) only
+                status, raw = response.status, response.read(65536)
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read(65536)
+        except (OSError, ValueError) as exc:  # refused, reset, DNS, timeout: keep polling
+            error = f"{type(exc).__name__}: {exc}"
+            raw = None
+        if raw is not None:
+            body, error = raw.decode("utf-8", "replace"), None
+            seconds = round(time.monotonic() - start, 3)
+            if expected is None or status == expected:
+                break
+        if time.monotonic() - start >= deadline:
+            break
+        time.sleep(interval)
+    return HealthAnswer(url=url, status=status, body=body, seconds=seconds, attempts=attempts,
+                        error=error)
 
 
 def _body_matches(health: Health, body: str | None) -> str | None:

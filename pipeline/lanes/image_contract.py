@@ -1,19 +1,19 @@
-"""The image-contract lane: static rules on the exported image, then runtime probes.
+"""The image-contract lane: static rules on the exported image, and runtime probes.
 
 Static: the built image is exported as an OCI tarball and read by the domain
 rules (pipeline.rules), exactly as `pipeline check-image` reads a tarball.
 Runtime: the image is started as a service with its declared env and
-dependencies; a probe container polls its health endpoint over the network,
-the same again without its dependencies (expecting the contract's
-dependency-down status), then the service is stopped and the time it takes to
-exit after SIGTERM is measured against the grace period.
+dependencies and its health endpoint polled over the network (through a
+tunnel from this process) within the startup budget; the same again without
+its dependencies, expecting the contract's dependency-down status; then the
+service is stopped and the time it takes to exit after SIGTERM is measured
+against the grace period. The three run concurrently.
 """
 
 from __future__ import annotations
 
 import time
 from functools import partial
-from importlib import resources
 
 import anyio
 import dagger
@@ -23,15 +23,14 @@ from pipeline.dag import LaneContext, LaneOutcome, LaneRun
 from pipeline.findings import Finding, Verdict, sort_findings
 from pipeline.lanes.context import RunContext
 from pipeline.lanes.topology import Topology
-from pipeline.probes import HealthAnswer, judge_dependency_down, judge_shutdown, judge_startup
+from pipeline.probes import (
+    HealthAnswer, judge_dependency_down, judge_shutdown, judge_startup, poll_health,
+)
 from pipeline.reports import write_all
 from pipeline.rules import check_image, static_rule_ids
 
 RUNTIME_RULE_IDS = ("runtime.health", "runtime.startup-time", "runtime.dependency-down",
                     "runtime.shutdown")
-# Image key of the container that polls health endpoints (any image with python3).
-PROBE_IMAGE_KEY = "probe"
-DEFAULT_PROBE_IMAGE = "python:3.11-slim"
 # Seconds the engine may take beyond a budget before we stop waiting on it.
 _MARGIN = 5.0
 
@@ -47,9 +46,6 @@ class Prober:
     def __init__(self, ctx: RunContext, topology: Topology, service: str) -> None:
         self.ctx, self.topology, self.name = ctx, topology, service
         self.spec = ctx.contract.services[service]
-        script = resources.files("pipeline.lanes").joinpath("probe_script.py").read_text()
-        image = ctx.contract.images.get(PROBE_IMAGE_KEY, DEFAULT_PROBE_IMAGE)
-        self.probe = dag.container().from_(image).with_new_file("/probe.py", script)
 
     def _service(self, *, without: frozenset[str] = frozenset()) -> dagger.Service:
         # A variable no other lane sets gives the probed instance its own identity,
@@ -58,13 +54,17 @@ class Prober:
         return container.with_env_variable("PIPELINE_PROBE", self.name).as_service(use_entrypoint=True)
 
     async def _poll(self, service: dagger.Service, deadline: float, status: int) -> HealthAnswer:
-        url = f"http://{self.name}:{self.spec.port}{self.spec.health.path}"
-        out = await (
-            self.probe.with_service_binding(self.name, service)
-            .with_exec(["python3", "/probe.py", url, f"{max(deadline, 1.0):.1f}", str(status)])
-            .stdout()
-        )
-        return HealthAnswer.from_json(out)
+        """Poll the health endpoint from this process, through a tunnel to the service."""
+        # Only the contract port, to a free local port (the image may expose others).
+        forward = dagger.PortForward(backend=self.spec.port, frontend=0)
+        tunnel = await dag.host().tunnel(service, ports=[forward]).start()
+        try:
+            endpoint = await tunnel.endpoint(scheme="http")
+            url = endpoint.rstrip("/") + self.spec.health.path
+            return await anyio.to_thread.run_sync(
+                partial(poll_health, url, max(deadline, 1.0), status))
+        finally:
+            await tunnel.stop()
 
     async def _start(self, service: dagger.Service, budget: float) -> tuple[float, str | None]:
         started = time.monotonic()
@@ -119,21 +119,42 @@ class Prober:
         return judge_dependency_down(self.name, health, answer, missing=missing)
 
 
+async def _static(ctx: RunContext, image: dagger.Container, service: str) -> list[Finding]:
+    tarball = ctx.scratch / "images" / f"{service}.tar"
+    tarball.parent.mkdir(parents=True, exist_ok=True)
+    await image.as_tarball().export(str(tarball))
+    try:
+        return await anyio.to_thread.run_sync(partial(
+            check_image, tarball, ctx.contract, service, context_dir=ctx.contract.context_dir(service)))
+    finally:
+        tarball.unlink(missing_ok=True)
+
+
+async def _gather(*calls) -> list[Finding]:
+    """Run the finding producers concurrently; their findings, together."""
+    found: list[list[Finding]] = [[] for _ in calls]
+
+    async def one(i: int, call) -> None:
+        found[i] = await call()
+
+    async with anyio.create_task_group() as group:
+        for i, call in enumerate(calls):
+            group.start_soon(one, i, call)
+    return [finding for part in found for finding in part]
+
+
 def contract_lane(ctx: RunContext, service: str) -> LaneRun:
     async def run(lane: LaneContext) -> LaneOutcome:
         images = {need.split(":", 1)[1]: outputs["image"] for need, outputs in lane.upstream.items()
                   if need.startswith("build:")}
         image = images[service]
         out = ctx.lane_dir(lane.lane)
-        tarball = ctx.scratch / "images" / f"{service}.tar"
-        tarball.parent.mkdir(parents=True, exist_ok=True)
-        await image.as_tarball().export(str(tarball))
-        static = await anyio.to_thread.run_sync(partial(
-            check_image, tarball, ctx.contract, service, context_dir=ctx.contract.context_dir(service)))
-        tarball.unlink(missing_ok=True)
         prober = Prober(ctx, Topology(ctx, images), service)
-        runtime = await prober.healthy_start_and_shutdown() + await prober.dependency_down()
-        findings = sort_findings(static + runtime)
+        findings = sort_findings(await _gather(
+            partial(_static, ctx, image, service),
+            prober.healthy_start_and_shutdown,
+            prober.dependency_down,
+        ))
         verdict = Verdict.of(findings)
         spec = ctx.contract.services[service]
         paths = write_all(findings, out, name=f"contract-{service}",
