@@ -56,5 +56,13 @@ async def connection(*, show_progress: bool = False) -> AsyncIterator[None]:
     check_engine_environment()
     with open(os.devnull, "w") as devnull:
         config = dagger.Config(log_output=sys.stderr if show_progress else devnull)
-        async with dagger.connection(config):
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(dagger.connection(config))
+            except dagger.DaggerError as exc:  # provisioning: no CLI download, no engine...
+                lines = str(exc).strip().splitlines()
+                raise EngineError(
+                    f"cannot connect to a Dagger engine: {lines[0] if lines else type(exc).__name__}",
+                    hint='without Docker and a registry, run `scripts/engine up && eval "$(scripts/engine env)"`',
+                ) from None
             yield
