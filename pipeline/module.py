@@ -64,7 +64,7 @@ class Pipeline:
     async def plan(self, source: Source, contract: ContractPath = "pipeline.toml",
                    overlay: Overlays = []) -> str:  # noqa: B006 - Dagger needs a literal default
         """Print the lanes' DAG without running anything."""
-        return await plan(source, _options(contract, overlay))
+        return (await plan(source, _options(contract, overlay))).render_plan()
 
     @function
     async def build(self, source: Source, service: Annotated[str, Doc("service name")],

@@ -62,14 +62,17 @@ async def _mirror(source: dagger.Directory, path: str, mirror: Path) -> None:
 
 
 async def load_source_contract(
-    source: dagger.Directory, options: ValidateOptions, scratch: Path, *,
+    source: dagger.Directory | None, options: ValidateOptions, scratch: Path, *,
     local_root: Path | None = None,
 ) -> tuple[Contract, str]:
     """The contract and the sha256 of its files. With `local_root` (client mode) the files
     are read where they are; otherwise the few files rules read (contract, overlays,
-    Dockerfiles, .dockerignore) are mirrored from the Dagger directory."""
+    Dockerfiles, .dockerignore) are mirrored from the Dagger directory `source`."""
+    if local_root is None and source is None:
+        raise ValueError("load_source_contract needs a source directory or a local root")
     names = (options.contract, *options.overlays)
     if local_root is None:
+        assert source is not None
         root = scratch / "source"
         for name in names:
             await _mirror(source, name, root)
@@ -86,7 +89,7 @@ async def load_source_contract(
             exc.message = exc.message.replace(f"{root}/", "")
             exc.args = (exc.message,)
         raise
-    if local_root is None:
+    if source is not None and local_root is None:
         for name, spec in contract.services.items():
             await _mirror(source, f"{spec.context}/{spec.dockerfile}", root)
             ignore = f"{spec.context}/.dockerignore"
@@ -104,13 +107,14 @@ def select(graph: Graph, options: ValidateOptions) -> Graph:
     return graph.select(names)
 
 
-async def plan(source: dagger.Directory, options: ValidateOptions, *,
-               local_root: Path | None = None) -> str:
-    """The DAG the options would run, as text; nothing runs."""
+async def plan(source: dagger.Directory | None, options: ValidateOptions, *,
+               local_root: Path | None = None) -> Graph:
+    """The DAG the options would run; nothing runs (no engine needed with `local_root`)."""
     with tempfile.TemporaryDirectory(prefix="pipeline-") as tmp:
         contract, _ = await load_source_contract(source, options, Path(tmp), local_root=local_root)
-        ctx = RunContext(source=source, contract=contract, scratch=Path(tmp), run_id="plan")
-        return select(validation_graph(ctx, publish=options.publish), options).render_plan()
+    # The lanes are declared, never run: no source directory is needed to declare them.
+    ctx = RunContext(source=source, contract=contract, scratch=Path(tmp), run_id="plan")  # type: ignore[arg-type]
+    return select(validation_graph(ctx, publish=options.publish), options)
 
 
 async def validate(

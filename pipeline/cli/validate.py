@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 # Lane-kind shortcuts: `pipeline lint` = validate only the lint lanes.
@@ -98,23 +99,12 @@ def run_plan(args: argparse.Namespace) -> int:
     import anyio
 
     from pipeline.lanes.publish import PublishOptions
-    from pipeline.validate import load_source_contract, select
-    from pipeline.lanes.context import RunContext
-    from pipeline.lanes.graph import validation_graph
+    from pipeline.validate import plan
 
-    source = _source_dir(args)
     publish = PublishOptions(args.publish_to) if args.publish_to else None
-    options = _options(args, publish)
-
-    async def main() -> str:
-        # The plan needs no engine: a placeholder stands in for the source directory.
-        contract, _ = await load_source_contract(None, options, Path("."), local_root=source)  # type: ignore[arg-type]
-        ctx = RunContext(source=None, contract=contract, scratch=Path("."), run_id="plan")  # type: ignore[arg-type]
-        graph = select(validation_graph(ctx, publish=publish), options)
-        return {"text": graph.render_plan, "mermaid": graph.render_mermaid,
-                "dot": graph.render_dot}[args.format]()
-
-    print(anyio.run(main), end="")
+    graph = anyio.run(partial(plan, None, _options(args, publish), local_root=_source_dir(args)))
+    render = {"text": graph.render_plan, "mermaid": graph.render_mermaid, "dot": graph.render_dot}
+    print(render[args.format](), end="")
     return 0
 
 
