@@ -162,3 +162,74 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path):
     result = subprocess.run([actionlint(), "-no-color", str(bad)], check=False,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and 'undefined variable "gitea"' in result.stdout
+
+
+# --- The README's examples against the real interfaces ------------------------------------
+
+
+def section(text: str, heading: str) -> str:
+    start = text.index(heading)
+    end = text.find("\n## ", start + len(heading))
+    return text[start:end if end != -1 else None]
+
+
+def module_functions() -> dict[str, set[str]]:
+    """Dagger function name -> its flags, read from pipeline/module.py without importing Dagger."""
+    import ast
+
+    tree = ast.parse((ROOT / "pipeline/module.py").read_text())
+    found: dict[str, set[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef) and any(
+                isinstance(d, ast.Name) and d.id == "function" for d in node.decorator_list):
+            # Dagger turns snake_case into kebab-case for the CLI.
+            found[node.name.replace("_", "-")] = {
+                "--" + a.arg.replace("_", "-") for a in node.args.args if a.arg != "self"}
+    return found
+
+
+def dagger_calls(text: str) -> list[str]:
+    return re.findall(r"dagger call [^`\n]+", text)
+
+
+def test_readme_dagger_calls_use_real_functions_and_flags():
+    functions = module_functions()
+    calls = dagger_calls(README.read_text())
+    assert len(calls) >= 10
+    table = section(README.read_text(), "## Dagger functions")
+    for name in functions:
+        assert f"`{name}`" in table, f"README.md: Dagger function {name} is not documented"
+    for call in calls:
+        words = call.split()[2:]
+        name, args = words[0], words[1:]
+        assert name in functions, f"README.md: no Dagger function {name!r}: {call}"
+        for arg in args:
+            if not arg.startswith("--"):
+                break  # a chained call on the result, e.g. `export --path=...`
+            flag = arg.split("=", 1)[0]
+            assert flag in functions[name], f"README.md: {name} has no {flag}: {call}"
+
+
+def test_readme_cli_examples_parse():
+    import shlex
+
+    from pipeline.cli import build_parser
+
+    parser = build_parser()
+    table = section(README.read_text(), "## CLI commands")
+    rows = re.findall(r"^\| (`[^|]+`) \| `((?:scripts/)?pipeline [^`]+)`[^|]*\|$", table,
+                      re.MULTILINE)
+    assert rows, "README.md: no CLI examples"
+    commands = {action.dest for action in parser._subparsers._group_actions[0]._choices_actions}
+    documented = {name for names, _ in rows for name in re.findall(r"`([^`]+)`", names)}
+    for _, example in rows:
+        # `[...]` marks optional flags: check them too, as part of the command.
+        argv = shlex.split(re.sub(r"[\[\]]", "", example).replace("…", "x"))[1:]
+        args = parser.parse_args(argv)  # SystemExit (a failure here) on an unknown flag
+        documented.add(args.command)
+    assert commands <= documented, f"README.md: undocumented commands {commands - documented}"
+
+
+def test_readme_links_resolve():
+    for target in re.findall(r"\]\(((?!https?:)[^)#]+)\)", README.read_text()):
+        assert (ROOT / target).exists(), f"README.md: broken link {target}"
