@@ -42,8 +42,14 @@ if [ ! -x "$HOME/go/bin/actionlint" ] && ! command -v actionlint >/dev/null 2>&1
   ) || echo "ci.sh: actionlint install failed; the workflow tests will fail under CI" >&2
 fi
 
-# 3. shellcheck (Debian), which actionlint runs on every `run:` script.
-if ! command -v shellcheck >/dev/null 2>&1; then
+# 3. shellcheck (Debian), which actionlint runs on every `run:` script; python3-venv, without
+# which Debian's python3 cannot make the .venv scripts/test creates next.
+_ci_missing=""
+command -v shellcheck >/dev/null 2>&1 || _ci_missing="shellcheck"
+python3 -c 'import ensurepip' 2>/dev/null || _ci_missing="$_ci_missing python3-venv"
+if [ -n "$_ci_missing" ]; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends shellcheck
+  # shellcheck disable=SC2086  # a list of package names
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $_ci_missing
 fi
+unset _ci_missing
