@@ -10,8 +10,12 @@ import structlog
 
 
 def configure_logging(level: str | None = None) -> None:
-    """Log at `level` (default $PIPELINE_LOG_LEVEL, else warning) to stderr."""
-    name = (level or os.environ.get("PIPELINE_LOG_LEVEL") or "warning").upper()
+    """Log at `level` (default $PIPELINE_LOG_LEVEL, else error) to stderr.
+
+    The progress lines and the summary table already tell a person each lane's
+    outcome; structured logs are for machines and debugging, so they are opt-in
+    below error (PIPELINE_LOG_LEVEL=info shows every lane event)."""
+    name = (level or os.environ.get("PIPELINE_LOG_LEVEL") or "error").upper()
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,

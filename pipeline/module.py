@@ -36,6 +36,19 @@ Overlays = Annotated[list[str], Doc("overlays merged over the contract, in order
 FailFast = Annotated[bool, Doc("cancel running lanes and skip the rest at the first failure")]
 
 
+RegistryUser = Annotated[str, Doc("registry user name (with --registry-password)")]
+RegistryPassword = Annotated[dagger.Secret | None, Doc("registry password or token")]
+
+
+async def _credentials(username: str, password: dagger.Secret | None):
+    """Registry credentials from Dagger arguments; the password stays a secret until here."""
+    from pipeline.registry.client import Credentials
+
+    if not username:
+        return None
+    return Credentials(username, await password.plaintext() if password is not None else "")
+
+
 class GateFailed(Exception):
     """A lane's gate said no; the message is the run's summary table."""
 
@@ -134,36 +147,49 @@ class Pipeline:
                       signing_key: Annotated[dagger.Secret | None,
                                              Doc("Ed25519 private key (PEM) that signs")] = None,
                       git_revision: Annotated[str, Doc("revision recorded in the release")] = "",
+                      registry_username: RegistryUser = "",
+                      registry_password: RegistryPassword = None,
                       ) -> str:
         """Validate, then push every image by digest and attest it (only if every gate passed)."""
-        publish = PublishOptions(repository, signing_key, git_revision)
+        publish = PublishOptions(repository, signing_key, git_revision,
+                                 registry_username=registry_username,
+                                 registry_password=registry_password)
         return await _run(source, _options(contract, overlay, publish=publish))
 
     @function
     async def promote(self, image: Annotated[str, Doc("REPO@sha256:... (tags are refused)")],
                       stage: Annotated[str, Doc("stage name, e.g. staging")],
                       public_key: Annotated[dagger.File, Doc("Ed25519 public key (PEM)")],
-                      reason: str = "") -> str:
+                      reason: str = "", registry_username: RegistryUser = "",
+                      registry_password: RegistryPassword = None) -> str:
         """Point a stage at a validated digest, verifying its attestation; no rebuild."""
         from pipeline.actions import promote_image
 
         key = (await public_key.contents()).encode()
-        return await anyio.to_thread.run_sync(lambda: promote_image(image, stage, key, reason))
+        login = await _credentials(registry_username, registry_password)
+        return await anyio.to_thread.run_sync(
+            lambda: promote_image(image, stage, key, reason, credentials=login))
 
     @function
     async def rollback(self, repository: Annotated[str, Doc("HOST/REPO holding the stage")],
-                       stage: str, public_key: dagger.File, reason: str = "") -> str:
+                       stage: str, public_key: dagger.File, reason: str = "",
+                       registry_username: RegistryUser = "",
+                       registry_password: RegistryPassword = None) -> str:
         """Point a stage back at its previous validated digest."""
         from pipeline.actions import rollback_stage
 
         key = (await public_key.contents()).encode()
+        login = await _credentials(registry_username, registry_password)
         return await anyio.to_thread.run_sync(
-            lambda: rollback_stage(repository, stage, key, reason))
+            lambda: rollback_stage(repository, stage, key, reason, credentials=login))
 
     @function
     async def history(self, repository: Annotated[str, Doc("HOST/REPO holding the stage")],
-                      stage: str) -> str:
+                      stage: str, registry_username: RegistryUser = "",
+                      registry_password: RegistryPassword = None) -> str:
         """A stage's promotions and rollbacks."""
         from pipeline.actions import stage_history
 
-        return await anyio.to_thread.run_sync(lambda: stage_history(repository, stage))
+        login = await _credentials(registry_username, registry_password)
+        return await anyio.to_thread.run_sync(
+            lambda: stage_history(repository, stage, credentials=login))

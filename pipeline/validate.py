@@ -8,6 +8,7 @@ the same arguments.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 import shutil
@@ -129,8 +130,7 @@ async def validate(
             source, options, scratch, local_root=local_root)
         publish = options.publish
         if publish is not None:
-            publish = PublishOptions(publish.repository, publish.signing_key,
-                                     publish.git_revision, contract_sha256)
+            publish = dataclasses.replace(publish, contract_sha256=contract_sha256)
         ctx = RunContext(source=source, contract=contract, scratch=scratch,
                          run_id=run_id or new_run_id())
         graph = select(validation_graph(ctx, publish=publish), options)

@@ -9,6 +9,7 @@ no, 2 bad input or something broke.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from functools import partial
@@ -132,8 +133,13 @@ def run_validate(args: argparse.Namespace) -> int:
             if publish is not None:
                 key = _signing_key(args)
                 if key is not None:
-                    publish = PublishOptions(publish.repository, dag.set_secret("signing-key", key),
-                                             publish.git_revision)
+                    publish = dataclasses.replace(publish, signing_key=dag.set_secret("signing-key", key))
+                user = os.environ.get("PIPELINE_REGISTRY_USERNAME")
+                if user:  # the same login the promote/rollback commands read
+                    password = dag.set_secret("registry-password",
+                                              os.environ.get("PIPELINE_REGISTRY_PASSWORD", ""))
+                    publish = dataclasses.replace(publish, registry_username=user,
+                                                  registry_password=password)
             directory = dag.host().directory(str(source), exclude=SOURCE_EXCLUDE)
             result = await validate(
                 directory, _options(args, publish), reports=args.reports, local_root=source,

@@ -16,7 +16,9 @@ import dagger
 
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
 from pipeline.lanes.context import RunContext
-from pipeline.registry import LaneSummary, RegistryClient, attest, parse_reference, publish_record
+from pipeline.registry import (
+    Credentials, LaneSummary, RegistryClient, attest, parse_reference, publish_record,
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class PublishOptions:
     signing_key: dagger.Secret | None = None
     git_revision: str = ""
     contract_sha256: str = ""
+    registry_username: str = ""          # with registry_password: login for push and attest
+    registry_password: dagger.Secret | None = None
 
 
 def publish_lane(ctx: RunContext, options: PublishOptions) -> LaneRun:
@@ -35,7 +39,14 @@ def publish_lane(ctx: RunContext, options: PublishOptions) -> LaneRun:
         images = {need.split(":", 1)[1]: outputs["image"] for need, outputs in lane.upstream.items()
                   if need.startswith("contract:")}
         refs: dict[str, str] = {}
+        credentials = None
+        if options.registry_username:
+            credentials = Credentials(options.registry_username, await options.registry_password.plaintext()
+                                      if options.registry_password is not None else "")
         for service, image in sorted(images.items()):
+            if options.registry_username and options.registry_password is not None:
+                host = options.repository.split("/", 1)[0]
+                image = image.with_registry_auth(host, options.registry_username, options.registry_password)
             # publish() answers with the pushed manifest's digest: repo:tag@sha256:...
             pushed = await image.publish(f"{options.repository}/{service}:{ctx.run_id}")
             reference = parse_reference(pushed)
@@ -46,7 +57,8 @@ def publish_lane(ctx: RunContext, options: PublishOptions) -> LaneRun:
             # The key is read into this process only to sign; it is never written anywhere.
             key_pem = (await options.signing_key.plaintext()).encode()
             for service, ref in refs.items():
-                client = RegistryClient.for_reference(parse_reference(ref))
+                client = RegistryClient.for_reference(
+                    parse_reference(ref), **({"credentials": credentials} if credentials else {}))
                 attestations[service] = await anyio.to_thread.run_sync(partial(
                     attest, client, ref, passed, options.contract_sha256, options.git_revision,
                     key_pem, run_id=ctx.run_id, key_source="signing key secret"))
