@@ -56,6 +56,8 @@ def free_port() -> int:
 
 def run(argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
         timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    # Plain text to parse: test runners colour their output when CI is set.
+    env = {**(os.environ if env is None else env), "NO_COLOR": "1"}
     return subprocess.run(argv, check=False, cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout)
 
