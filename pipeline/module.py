@@ -15,7 +15,7 @@ from typing import Annotated
 
 import anyio
 import dagger
-from dagger import DefaultPath, Doc, Ignore, dag, function, object_type
+from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
 
 from pipeline.lanes.build import build_image
 from pipeline.lanes.context import RunContext
@@ -91,18 +91,21 @@ class Pipeline:
         return build_image(ctx, service)
 
     @function
+    @check  # `dagger check` runs it too
     async def lint(self, source: Source, contract: ContractPath = "pipeline.toml",
                    overlay: Overlays = []) -> str:  # noqa: B006
         """Lint every service in its tooling container."""
         return await _run(source, _options(contract, overlay, kinds=("lint",)))
 
     @function
+    @check  # `dagger check` runs it too
     async def unit_test(self, source: Source, contract: ContractPath = "pipeline.toml",
                         overlay: Overlays = []) -> str:  # noqa: B006
         """Unit-test every service in its tooling container."""
         return await _run(source, _options(contract, overlay, kinds=("unit-test",)))
 
     @function
+    @check  # `dagger check` runs it too
     async def check_images(self, source: Source, contract: ContractPath = "pipeline.toml",
                            overlay: Overlays = []) -> str:  # noqa: B006
         """Build each image, then check it against its contract (static rules, runtime probes)."""
@@ -121,6 +124,7 @@ class Pipeline:
         return await _run(source, _options(contract, overlay, kinds=("e2e",)))
 
     @function
+    @check  # `dagger check` runs it too
     async def validate(self, source: Source, contract: ContractPath = "pipeline.toml",
                        overlay: Overlays = [],  # noqa: B006
                        fail_fast: FailFast = False) -> str:

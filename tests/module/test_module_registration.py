@@ -46,3 +46,14 @@ def test_module_functions_are_thin_wrappers_with_docs():
     assert expected <= names
     for name in expected:
         assert getattr(Pipeline, name).__doc__, f"{name} has no docstring (dagger shows it as help)"
+
+
+def test_gate_functions_are_dagger_checks():
+    """`dagger check` runs the gates (the SDK's @check marks them)."""
+    from dagger.mod._module import CHECK_DEF_KEY
+
+    from pipeline.module import Pipeline
+
+    for name in ("lint", "unit_test", "check_images", "validate"):
+        assert getattr(getattr(Pipeline, name), CHECK_DEF_KEY, False), name
+    assert not getattr(Pipeline.reports, CHECK_DEF_KEY, False)  # returns reports, never fails
