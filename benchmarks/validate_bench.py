@@ -25,11 +25,11 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import critical_path_ratio, stopwatch  # noqa: E402
+from _timing import critical_path_ratio, stopwatch
 
-from pipeline.dag import RunResult, critical_path_of  # noqa: E402
-from pipeline.engine import connection  # noqa: E402
-from pipeline.validate import ValidateOptions, validate  # noqa: E402
+from pipeline.dag import RunResult, critical_path_of
+from pipeline.engine import connection
+from pipeline.validate import ValidateOptions, validate
 
 EXCLUDE = ["**/node_modules", "**/.venv", "**/__pycache__", ".git", "reports"]
 

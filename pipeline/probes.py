@@ -39,7 +39,7 @@ def poll_health(url: str, deadline: float, expected: int | None = None, *,
     while True:
         attempts += 1
         try:
-            with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - http(s) only
+            with urllib.request.urlopen(url, timeout=3) as response:
                 status, raw = response.status, response.read(65536)
         except urllib.error.HTTPError as exc:
             status, raw = exc.code, exc.read(65536)

@@ -13,7 +13,6 @@ import hashlib
 import secrets
 import shutil
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,9 +26,6 @@ from pipeline.lanes.context import RunContext
 from pipeline.lanes.graph import validation_graph
 from pipeline.lanes.publish import PublishOptions
 from pipeline.runreport import RunReportPaths, write_run_reports
-
-# Lane kinds, as the CLI and the module name their functions.
-KINDS = ("build", "lint", "unit-test", "contract", "integration", "e2e", "publish")
 
 
 @dataclass(frozen=True)
@@ -139,7 +135,3 @@ async def validate(
         return Validation(run=run, reports=paths, contract_sha256=contract_sha256, graph=graph)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def parse_overlays(values: Sequence[str] | None) -> tuple[str, ...]:
-    return tuple(v for v in (values or ()) if v)

@@ -117,7 +117,10 @@ def run_validate(args: argparse.Namespace) -> int:
     from pipeline.lanes.publish import PublishOptions
     from pipeline.logs import configure_logging
     from pipeline.runreport import (
-        append_step_summary, lane_folder, progress_printer, render_summary,
+        append_step_summary,
+        lane_folder,
+        progress_printer,
+        render_summary,
     )
     from pipeline.validate import validate
 

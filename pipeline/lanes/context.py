@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagger
@@ -31,7 +31,6 @@ class RunContext:
     contract: Contract
     scratch: Path                      # local: image tarballs, lane logs and reports
     run_id: str
-    secret_env: frozenset[str] = field(default_factory=frozenset)
 
     def lane_dir(self, lane: str) -> Path:
         path = self.scratch / "lanes" / lane.replace(":", "-").replace("/", "-")
@@ -45,7 +44,7 @@ class RunContext:
             raise ContractError(f"unknown image key {key!r}", field=field_name) from None
 
     def is_secret(self, name: str, declared: frozenset[str] | set[str] = frozenset()) -> bool:
-        return name in declared or name in self.secret_env or bool(_SECRET_NAME.search(name))
+        return name in declared or bool(_SECRET_NAME.search(name))
 
 
 def with_env(

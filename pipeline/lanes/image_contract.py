@@ -24,7 +24,11 @@ from pipeline.findings import Finding, Verdict, sort_findings
 from pipeline.lanes.context import RunContext
 from pipeline.lanes.topology import Topology
 from pipeline.probes import (
-    HealthAnswer, judge_dependency_down, judge_shutdown, judge_startup, poll_health,
+    HealthAnswer,
+    judge_dependency_down,
+    judge_shutdown,
+    judge_startup,
+    poll_health,
 )
 from pipeline.reports import write_all
 from pipeline.rules import check_image, static_rule_ids

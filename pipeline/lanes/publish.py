@@ -17,7 +17,12 @@ import dagger
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
 from pipeline.lanes.context import RunContext
 from pipeline.registry import (
-    Credentials, LaneSummary, RegistryClient, attest, parse_reference, publish_record,
+    Credentials,
+    LaneSummary,
+    RegistryClient,
+    attest,
+    parse_reference,
+    publish_record,
 )
 
 

@@ -59,7 +59,7 @@ CMD ["cat", "/artifact"]
     )
     assert (await image.with_exec(["cat", "/artifact"]).stdout()).strip() == token
     ref = await image.publish(f"{REGISTRY}/engine-test/multistage:{token[:12]}")
-    repo_and_tag, _, digest = ref.partition("@sha256:")
+    _, _, digest = ref.partition("@sha256:")
     assert digest and len(digest) == 64, ref
     request = urllib.request.Request(
         f"http://{REGISTRY}/v2/engine-test/multistage/manifests/sha256:{digest}",

@@ -9,7 +9,11 @@ import pytest
 
 from pipeline.contract import Health, Shutdown
 from pipeline.probes import (
-    HealthAnswer, judge_dependency_down, judge_shutdown, judge_startup, poll_health,
+    HealthAnswer,
+    judge_dependency_down,
+    judge_shutdown,
+    judge_startup,
+    poll_health,
 )
 
 HEALTH = Health(path="/health", status=200, body={"status": "healthy"}, startup_seconds=10,
@@ -69,7 +73,7 @@ def server():
     calls = {"n": 0}
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             calls["n"] += 1
             status = 503 if calls["n"] < 3 else 200
             self.send_response(status)
