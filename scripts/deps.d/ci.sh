@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Tools for the workflow tests (tests/unit/test_workflows.py) and the Go toolchain that builds
 # them (also what scripts/engine and contract.sh build with). Sourced by scripts/test before
 # anything else runs; idempotent: installs only what is missing.

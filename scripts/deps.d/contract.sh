@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # dockle for tests/image/test_dockle_agreement.py and benchmarks/: built from the Go module
 # proxy into $HOME/go/bin. `go install dockle@v0.4.14` is refused (the proxy serves no version
 # list for the deprecation check), so: download the module, build it in a copy, without cgo

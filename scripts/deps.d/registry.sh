@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Registry tests (tests/registry/): Debian's docker-registry (distribution 2.8); the tests start
 # their own servers on free ports. Idempotent; sourced by CI before pytest.
 if ! command -v docker-registry >/dev/null 2>&1; then

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # System packages the taskflow example's tests need (tests/examples): a throwaway
 # PostgreSQL, nginx to serve the built frontend, Chromium for the E2E suite, Node for npm.
 # Sourced by CI before pytest; idempotent: installs only what is missing.
