@@ -87,7 +87,7 @@ async def load_source_contract(
             exc.args = (exc.message,)
         raise
     if source is not None and local_root is None:
-        for name, spec in contract.services.items():
+        for spec in contract.services.values():
             await _mirror(source, f"{spec.context}/{spec.dockerfile}", root)
             ignore = f"{spec.context}/.dockerignore"
             if await source.exists(ignore):

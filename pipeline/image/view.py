@@ -115,7 +115,7 @@ def read_tarball(path: Path, *, on_file: OnFile | None = None,
         fs = Filesystem()
         captured: dict[str, tuple[int, bytes]] = {}
         content_size = 0
-        for layer, blob in zip(layers, parts.layers):
+        for layer, blob in zip(layers, parts.layers, strict=True):
             try:
                 content_size += _read_layer(archive, blob, layer, fs, captured, on_file,
                                             scan_limit)

@@ -163,8 +163,11 @@ def contract_lane(ctx: RunContext, service: str) -> LaneRun:
         spec = ctx.contract.services[service]
         paths = write_all(findings, out, name=f"contract-{service}",
                           checked=[*static_rule_ids(spec), *RUNTIME_RULE_IDS], artifact=service)
+        # The counts by severity are the lane's `findings`, shown beside this message.
         failing = sorted({f.rule_id for f in findings if f.level >= verdict.fail_on})
-        message = verdict.summary() + (f" [{', '.join(failing)}]" if failing else "")
+        floor = f"{verdict.fail_on.label} and above"
+        message = (f"rules failing at {floor}: {', '.join(failing)}" if failing
+                   else f"no finding at {floor}")
         return LaneOutcome(
             passed=verdict.passed, message=message, findings=verdict.counts,
             outputs={"image": image, "findings": len(findings)},

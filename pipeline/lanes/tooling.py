@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,16 +39,31 @@ class Step:
     def ok(self) -> bool:
         return self.exit_code == 0
 
-    def last_line(self) -> str:
+    def telling_line(self) -> str:
+        """The output line that best says why the command failed, for a one-line reason."""
         for text in (self.stderr, self.stdout):
             lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
             if lines:
-                return lines[-1][:200]
+                return _telling(lines)[:200]
         return ""
 
     def describe(self) -> str:
-        tail = self.last_line()
+        tail = self.telling_line()
         return f"`{self.command}` exited {self.exit_code}" + (f": {tail}" if tail else "")
+
+
+# npm ends its errors with where its debug log went (inside the container, so of no
+# use) after an error code; the message is the first npm error line past those.
+_NPM_ERROR = re.compile(r"^npm (?:ERR!|error)\s*(.*)$")
+_NPM_NOISE = re.compile(r"^(?:|code \S+|errno \S+|syscall \S+|path \S+|A complete log .*|/\S+\.log)$")
+
+
+def _telling(lines: Sequence[str]) -> str:
+    """The last line, which is where test runners, linters and pip put their verdict; for
+    npm, its first message line."""
+    npm = [m.group(1).strip() for m in map(_NPM_ERROR.match, lines) if m]
+    message = next((text for text in npm if not _NPM_NOISE.match(text)), None)
+    return f"npm: {message}" if message else lines[-1]
 
 
 async def run_steps(
