@@ -293,6 +293,8 @@ class RegistryClient:
         while True:
             try:
                 resp = self._send(method, url, **kwargs)
+            except RegistryError as exc:  # from the token service: say what was asked for
+                raise RegistryError(f"{where}: {exc}") from exc.__cause__
             except httpx.TransportError as exc:
                 if attempt + 1 >= self._retry.attempts:
                     raise RegistryError(
@@ -348,14 +350,18 @@ class RegistryClient:
         realm = params.pop("realm", None)
         if not realm:
             return False
+        # The challenge joins scopes with spaces (a cross-repository mount needs two);
+        # the token protocol takes one `scope` parameter per scope.
+        query = [(k, v) for k, v in params.items() if k != "scope"]
+        query += [("scope", scope) for scope in params.get("scope", "").split()]
         creds = self._credentials
         auth = (creds.username, creds.password) if creds else None
         try:
-            token_resp = httpx.get(realm, params=params, auth=auth, timeout=30.0)
+            token_resp = httpx.get(realm, params=query, auth=auth, timeout=30.0)
         except httpx.TransportError as exc:
-            raise RegistryError(f"{self.host}: token service {realm} unreachable") from exc
+            raise RegistryError(f"token service {realm} unreachable") from exc
         if token_resp.status_code != 200:
-            raise RegistryError(f"{self.host}: token service refused ({token_resp.status_code})")
+            raise RegistryError(f"token service {realm} refused: {_describe_error(token_resp)}")
         body = token_resp.json()
         self._token = body.get("token") or body.get("access_token")
         return bool(self._token)
@@ -396,5 +402,9 @@ def _describe_error(resp: httpx.Response) -> str:
         detail = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
     except (ValueError, AttributeError):
         detail = ""
+    # A token that was issued but lacks a right: the challenge says which scope.
+    challenge = dict(re.findall(r'(\w+)="([^"]*)"', resp.headers.get("www-authenticate", "")))
+    if challenge.get("error") == "insufficient_scope":
+        detail = f"credentials not granted {challenge.get('scope', 'the scope asked')}"
     text = f"{resp.status_code} {resp.reason_phrase}"
     return f"{text} ({detail})" if detail else text

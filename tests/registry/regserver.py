@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.registry.tokenserver import ISSUER, SERVICE, TokenService
+
 BINARY = "docker-registry"
 
 CONFIG = """\
@@ -39,6 +41,15 @@ auth:
     path: {path}
 """
 
+TOKEN_AUTH = """\
+auth:
+  token:
+    realm: {realm}
+    service: {service}
+    issuer: {issuer}
+    rootcertbundle: {cert}
+"""
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -54,6 +65,7 @@ class RegistryServer:
     port: int = field(default_factory=_free_port)
     proc: subprocess.Popen[bytes] | None = None
     htpasswd: Path | None = None  # basic auth when set (bcrypt entries, user:hash lines)
+    token: TokenService | None = None  # token auth when set (Docker's token protocol)
 
     @property
     def host(self) -> str:
@@ -68,6 +80,9 @@ class RegistryServer:
         storage.mkdir(parents=True, exist_ok=True)
         config = self.root / "config.yml"
         auth = AUTH.format(path=self.htpasswd) if self.htpasswd else ""
+        if self.token:
+            auth = TOKEN_AUTH.format(realm=self.token.realm, service=SERVICE, issuer=ISSUER,
+                                     cert=self.token.write_cert(self.root / "token-cert.pem"))
         config.write_text(CONFIG.format(storage=storage, port=self.port, auth=auth))
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
