@@ -341,12 +341,10 @@ class RegistryClient:
 
     def _authenticate(self, resp: httpx.Response) -> bool:
         """Answer a 401 challenge: Basic uses the credentials, Bearer fetches a token."""
-        challenge = resp.headers.get("www-authenticate", "")
-        scheme, _, rest = challenge.partition(" ")
+        scheme, params = _challenge(resp)
         # Basic credentials are sent up front, so a Basic challenge means "refused".
         if scheme.lower() != "bearer":
             return False
-        params = dict(re.findall(r'(\w+)="([^"]*)"', rest))
         realm = params.pop("realm", None)
         if not realm:
             return False
@@ -395,6 +393,12 @@ def _next_link(link: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+def _challenge(resp: httpx.Response) -> tuple[str, dict[str, str]]:
+    """A 401's WWW-Authenticate: its scheme and its key="value" parameters."""
+    scheme, _, rest = resp.headers.get("www-authenticate", "").partition(" ")
+    return scheme, dict(re.findall(r'(\w+)="([^"]*)"', rest))
+
+
 def _describe_error(resp: httpx.Response) -> str:
     """One line from the distribution error body ({"errors":[{code,message}]})."""
     try:
@@ -403,7 +407,7 @@ def _describe_error(resp: httpx.Response) -> str:
     except (ValueError, AttributeError):
         detail = ""
     # A token that was issued but lacks a right: the challenge says which scope.
-    challenge = dict(re.findall(r'(\w+)="([^"]*)"', resp.headers.get("www-authenticate", "")))
+    _, challenge = _challenge(resp)
     if challenge.get("error") == "insufficient_scope":
         detail = f"credentials not granted {challenge.get('scope', 'the scope asked')}"
     text = f"{resp.status_code} {resp.reason_phrase}"
