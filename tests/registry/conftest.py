@@ -21,18 +21,23 @@ LANES = ["build", "lint", "unit-test", "contract", "integration", "e2e"]
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.2)
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[RegistryServer]:
+def serve(server: RegistryServer) -> Iterator[RegistryServer]:
+    """Start ``server`` for one fixture and stop it after; a registry that cannot run is
+    reported through ``missing`` (a failure under PIPELINE_REQUIRE_REAL)."""
     why = available()
     if why:
         missing("registry", why)
-    server = RegistryServer(tmp_path / "registry")
     try:
         server.start()
     except (RuntimeError, OSError) as exc:
         missing("registry", f"docker-registry did not start: {exc}")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[RegistryServer]:
+    yield from serve(RegistryServer(tmp_path / "registry"))
 
 
 @pytest.fixture

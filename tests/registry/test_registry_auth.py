@@ -7,10 +7,9 @@ import pytest
 
 from pipeline.errors import RegistryError
 from pipeline.registry.client import Credentials, RegistryClient
-from tests.conftest import missing
-from tests.registry.conftest import FAST_RETRY
+from tests.registry.conftest import FAST_RETRY, serve
 from tests.registry.regimages import push_image
-from tests.registry.regserver import RegistryServer, available
+from tests.registry.regserver import RegistryServer
 
 pytestmark = pytest.mark.registry
 PASSWORD = "s3cret-Pa55word"
@@ -18,15 +17,9 @@ PASSWORD = "s3cret-Pa55word"
 
 @pytest.fixture
 def locked_registry(tmp_path):
-    why = available()
-    if why:
-        missing("registry", why)
     htpasswd = tmp_path / "htpasswd"
     htpasswd.write_bytes(b"ci:" + bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)))
-    server = RegistryServer(tmp_path / "registry", htpasswd=htpasswd)
-    server.start()
-    yield server
-    server.stop()
+    yield from serve(RegistryServer(tmp_path / "registry", htpasswd=htpasswd))
 
 
 def test_credentials_from_environment_are_used_and_never_shown(locked_registry, monkeypatch):

@@ -14,10 +14,9 @@ from pipeline.registry.attestation import attest
 from pipeline.registry.client import Credentials, RegistryClient
 from pipeline.registry.promotion import promote, rollback
 from pipeline.registry.reference import require_digest
-from tests.conftest import missing
-from tests.registry.conftest import CONTRACT_SHA256, FAST_RETRY, LANES
+from tests.registry.conftest import CONTRACT_SHA256, FAST_RETRY, LANES, serve
 from tests.registry.regimages import push_image
-from tests.registry.regserver import RegistryServer, available
+from tests.registry.regserver import RegistryServer
 from tests.registry.tokenserver import TokenService
 
 pytestmark = pytest.mark.registry
@@ -37,13 +36,7 @@ def token_service():
 
 @pytest.fixture
 def token_registry(tmp_path, token_service):
-    why = available()
-    if why:
-        missing("registry", why)
-    server = RegistryServer(tmp_path / "registry", token=token_service)
-    server.start()
-    yield server
-    server.stop()
+    yield from serve(RegistryServer(tmp_path / "registry", token=token_service))
 
 
 def client_for(registry: RegistryServer, user: str, password: str = PASSWORD) -> RegistryClient:
