@@ -71,7 +71,7 @@ def promote(
         raise PromotionRefused(f"{image}: unknown digest, no such manifest in the registry")
     verify_attestation(client, image, public_key, required_lanes=required_lanes)
     if target.repository != image.repository:
-        _carry_attestation(client, image, target.repository)
+        _carry_attestation(client, image, manifest, target.repository)
     return _move(client, "promote", target, stage, tag, manifest, reason)
 
 
@@ -143,13 +143,14 @@ def _completed_at(client: RegistryClient, repo: ImageReference, stage: str, dige
     return bool(stack) and stack[-1] == digest
 
 
-def _carry_attestation(client: RegistryClient, image: ImageReference, target: str) -> None:
-    """Mount the image and its attestation into ``target`` so the stage there stands alone
-    (rollback there verifies the attestation it finds there)."""
-    manifest = client.get_manifest(image.repository, image.digest or "")
+def _carry_attestation(
+    client: RegistryClient, image: ImageReference, manifest: Manifest, target: str
+) -> None:
+    """Mount the image (``manifest``, already fetched) and its attestation into ``target`` so
+    the stage there stands alone (rollback there verifies the attestation it finds there)."""
     attestation = client.get_manifest(image.repository, attestation_tag(image.digest or ""))
-    if manifest is None or attestation is None:
-        raise PromotionRefused(f"{image}: vanished while being promoted")
+    if attestation is None:
+        raise PromotionRefused(f"{image}: attestation vanished while being promoted")
     mount_manifest(client, manifest, image.repository, target)
     mount_manifest(client, attestation, image.repository, target)
     client.put_manifest(target, attestation_tag(image.digest or ""), attestation)
