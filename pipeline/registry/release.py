@@ -9,13 +9,13 @@ then rename), so a reader never sees half a record.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.atomic import write_atomic
 from pipeline.errors import PipelineError
 from pipeline.registry.reference import require_digest
 
@@ -83,15 +83,7 @@ def publish_record(
 
 def write_record(path: Path, record: ReleaseRecord) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(record.model_dump_json(indent=2) + "\n")
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_atomic(path, record.model_dump_json(indent=2) + "\n")
     except OSError as exc:
         raise PipelineError(f"{path}: cannot write release record ({exc.strerror})") from exc
 

@@ -9,8 +9,6 @@ written atomically.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.atomic import write_atomic
 from pipeline.errors import PipelineError, PromotionRefused
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.reference import parse_repository, require_digest
@@ -67,7 +66,7 @@ def render(out_dir: Path, stage: str, services: Sequence[ServiceImage]) -> list[
     written = []
     for relative, documents in files.items():
         target = out_dir / relative
-        _write_atomic(target, yaml.safe_dump_all(documents, sort_keys=False))
+        _write(target, yaml.safe_dump_all(documents, sort_keys=False))
         written.append(target)
     return written
 
@@ -111,12 +110,8 @@ def _kubernetes(stage: str, service: ServiceImage) -> list[dict[str, Any]]:
     return [deployment, svc]
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write(path: Path, text: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError as exc:
         raise PipelineError(f"{path}: cannot write ({exc.strerror})") from exc
