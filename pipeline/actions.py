@@ -23,17 +23,12 @@ def _key(key: Ed25519PublicKey | bytes) -> Ed25519PublicKey:
     return key if isinstance(key, Ed25519PublicKey) else load_public_key(key, source="public key")
 
 
-def _client(ref, credentials: Credentials | None) -> RegistryClient:
-    """A client for `ref`'s registry: explicit credentials, else $PIPELINE_REGISTRY_USERNAME/PASSWORD."""
-    return RegistryClient.for_reference(ref, **({"credentials": credentials} if credentials else {}))
-
-
 def promote_image(image: str, stage: str, public_key: Ed25519PublicKey | bytes, reason: str = "",
                   *, required_lanes: Sequence[str] = (), target_repository: str | None = None,
                   credentials: Credentials | None = None) -> str:
     """Point `stage` at the validated digest `image` (REPO@sha256:...)."""
     ref = require_digest(image)
-    with _client(ref, credentials) as client:
+    with RegistryClient.for_reference(ref, credentials=credentials) as client:
         event = promote(client, str(ref), stage, _key(public_key), reason,
                         required_lanes=required_lanes, target_repository=target_repository)
     return describe(event)
@@ -44,7 +39,7 @@ def rollback_stage(repository: str, stage: str, public_key: Ed25519PublicKey | b
                    credentials: Credentials | None = None) -> str:
     """Point `stage` of `repository` back at its previous validated digest."""
     repo = parse_repository(repository)
-    with _client(repo, credentials) as client:
+    with RegistryClient.for_reference(repo, credentials=credentials) as client:
         event = rollback(client, str(repo), stage, _key(public_key), reason,
                          required_lanes=required_lanes)
     return describe(event)
@@ -55,7 +50,7 @@ def stage_history(repository: str, stage: str, *, as_json: bool = False,
     """The stage's current digest and its promotions and rollbacks, oldest first."""
     repo = parse_repository(repository)
     stages.stage_tag(stage)  # validates the stage name before any request
-    with _client(repo, credentials) as client:
+    with RegistryClient.for_reference(repo, credentials=credentials) as client:
         entries = stages.history(stages.read_events(client, repo.repository, stage))
         current = client.head_manifest(repo.repository, stages.stage_tag(stage))
     if as_json:

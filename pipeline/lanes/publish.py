@@ -62,8 +62,8 @@ def publish_lane(ctx: RunContext, options: PublishOptions) -> LaneRun:
             # The key is read into this process only to sign; it is never written anywhere.
             key_pem = (await options.signing_key.plaintext()).encode()
             for service, ref in refs.items():
-                client = RegistryClient.for_reference(
-                    parse_reference(ref), **({"credentials": credentials} if credentials else {}))
+                client = RegistryClient.for_reference(parse_reference(ref),
+                                                      credentials=credentials)
                 attestations[service] = await anyio.to_thread.run_sync(partial(
                     attest, client, ref, passed, options.contract_sha256, options.git_revision,
                     key_pem, run_id=ctx.run_id, key_source="signing key secret"))

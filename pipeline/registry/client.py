@@ -152,9 +152,10 @@ class RegistryClient:
         self.stats = TransferStats()
 
     @classmethod
-    def for_reference(cls, ref: ImageReference, **kwargs: Any) -> RegistryClient:
-        kwargs.setdefault("credentials", Credentials.from_env())
-        return cls(ref.host, **kwargs)
+    def for_reference(cls, ref: ImageReference, *, credentials: Credentials | None = None,
+                      **kwargs: Any) -> RegistryClient:
+        """A client for ``ref``'s registry: ``credentials``, else those in the environment."""
+        return cls(ref.host, credentials=credentials or Credentials.from_env(), **kwargs)
 
     def __repr__(self) -> str:
         return f"RegistryClient(host={self.host!r})"
