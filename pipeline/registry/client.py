@@ -104,18 +104,10 @@ class RetryPolicy:
 
 @dataclass(slots=True)
 class TransferStats:
-    """Body bytes moved by this client, split by kind (the benchmark reads these)."""
+    """Blob body bytes moved by this client, by digest (tests and the benchmark prove a
+    promotion moves no layer with these)."""
 
-    requests: int = 0
-    blob_bytes_sent: int = 0
-    blob_bytes_received: int = 0
-    manifest_bytes_sent: int = 0
-    manifest_bytes_received: int = 0
     by_blob: dict[str, int] = field(default_factory=dict)  # digest -> body bytes moved
-
-    @property
-    def blob_bytes(self) -> int:
-        return self.blob_bytes_sent + self.blob_bytes_received
 
     def bytes_of(self, digests: list[str]) -> int:
         """Body bytes moved for these blobs (e.g. an image's layers)."""
@@ -279,10 +271,6 @@ class RegistryClient:
             url = _next_link(resp.headers.get("link"))
         return tags
 
-    def delete_manifest(self, repository: str, digest: str) -> None:
-        where = _where(self.host, repository, digest)
-        self._request("DELETE", f"/v2/{repository}/manifests/{digest}", where, allow=(404,))
-
     # -- transport ---------------------------------------------------------
 
     def _request(
@@ -328,17 +316,10 @@ class RegistryClient:
         return resp
 
     def _count(self, url: str, content: bytes | None, resp: httpx.Response) -> None:
-        self.stats.requests += 1
-        sent, received = len(content or b""), len(resp.content)
-        if "/blobs/" in url:
-            self.stats.blob_bytes_sent += sent
-            self.stats.blob_bytes_received += received
-            digest = _blob_digest(url)
-            if digest and sent + received:
-                self.stats.by_blob[digest] = self.stats.by_blob.get(digest, 0) + sent + received
-        elif "/manifests/" in url:
-            self.stats.manifest_bytes_sent += sent
-            self.stats.manifest_bytes_received += received
+        digest = _blob_digest(url) if "/blobs/" in url else None
+        moved = len(content or b"") + len(resp.content)
+        if digest and moved:
+            self.stats.by_blob[digest] = self.stats.by_blob.get(digest, 0) + moved
 
     def _authenticate(self, resp: httpx.Response) -> bool:
         """Answer a 401 challenge: Basic uses the credentials, Bearer fetches a token."""

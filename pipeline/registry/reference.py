@@ -25,7 +25,6 @@ _REFERENCE = re.compile(
     rf"^(?P<host>{_HOST})/(?P<repo>{_REPO})(?::(?P<tag>{TAG_PATTERN}))?(?:@(?P<digest>{DIGEST_PATTERN}))?$"
 )
 _DIGEST = re.compile(rf"^{DIGEST_PATTERN}$")
-_TAG = re.compile(rf"^{TAG_PATTERN}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +50,6 @@ class ImageReference:
 
     def with_digest(self, digest: str) -> ImageReference:
         return ImageReference(self.host, self.repository, None, require_digest_string(digest))
-
-    def with_tag(self, tag: str) -> ImageReference:
-        if not _TAG.match(tag):
-            raise InvalidReference(f"{tag!r}: not a valid tag")
-        return ImageReference(self.host, self.repository, tag, None)
 
     def __str__(self) -> str:
         text = self.name
@@ -106,7 +100,3 @@ def require_digest_string(digest: str) -> str:
     if not _DIGEST.match(digest):
         raise InvalidReference(f"{digest!r}: not a sha256 digest")
     return digest
-
-
-def is_digest(text: str) -> bool:
-    return bool(_DIGEST.match(text))
