@@ -49,10 +49,10 @@ def stage_history(repository: str, stage: str, *, as_json: bool = False,
                   credentials: Credentials | None = None) -> str:
     """The stage's current digest and its promotions and rollbacks, oldest first."""
     repo = parse_repository(repository)
-    stages.stage_tag(stage)  # validates the stage name before any request
+    tag = stages.stage_tag(stage)  # validates the stage name before any request
     with RegistryClient.for_reference(repo, credentials=credentials) as client:
         entries = stages.history(stages.read_events(client, repo.repository, stage))
-        current = client.head_manifest(repo.repository, stages.stage_tag(stage))
+        current = client.head_manifest(repo.repository, tag)
     if as_json:
         return json.dumps({
             "stage": stage, "repository": str(repo), "current": current,

@@ -114,7 +114,7 @@ def read_events(client: RegistryClient, repository: str, stage: str) -> list[Sta
     a tag someone else wrote under our prefix must not block promotions."""
     prefix = f"{stage_tag(stage)}.ev-"
     events: list[StageEvent] = []
-    for tag in sorted(t for t in client.list_tags(repository) if t.startswith(prefix)):
+    for tag in (t for t in client.list_tags(repository) if t.startswith(prefix)):
         manifest = client.get_manifest(repository, tag)
         if manifest is None:
             continue
