@@ -26,8 +26,6 @@ from pipeline.registry.reference import ImageReference, require_digest
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:pipeline:predicate:validation:v1"
 DSSE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
-EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
-_EMPTY = b"{}"
 
 
 class ValidationPredicate(BaseModel):
@@ -151,8 +149,7 @@ def _artifact_manifest(
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "artifactType": signing.IN_TOTO_PAYLOAD_TYPE,
-        "config": {"mediaType": EMPTY_MEDIA_TYPE, "size": len(_EMPTY),
-                   "digest": client.push_blob(image.repository, _EMPTY)},
+        "config": client.empty_config(image.repository),
         "layers": [{"mediaType": DSSE_MEDIA_TYPE, "size": len(envelope),
                     "digest": client.push_blob(image.repository, envelope)}],
         "subject": {"mediaType": subject.media_type, "size": len(subject.data),

@@ -29,6 +29,8 @@ import httpx
 from pipeline.errors import RegistryError
 from pipeline.registry.reference import ImageReference
 
+EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
+_EMPTY = b"{}"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -223,6 +225,12 @@ class RegistryClient:
         if sha256_digest(resp.content) != digest:
             raise RegistryError(f"{where}: blob content does not match its digest")
         return resp.content
+
+    def empty_config(self, repository: str) -> dict[str, Any]:
+        """The descriptor of OCI's empty config (``{}``), pushed to ``repository``: the config
+        of an artifact that carries its content in layers or annotations."""
+        return {"mediaType": EMPTY_MEDIA_TYPE, "size": len(_EMPTY),
+                "digest": self.push_blob(repository, _EMPTY)}
 
     def push_blob(self, repository: str, data: bytes) -> str:
         """Monolithic upload (POST then PUT ?digest=); skipped when the blob exists."""

@@ -33,7 +33,6 @@ from pipeline.registry.client import OCI_MANIFEST, Manifest, RegistryClient
 
 EVENT_ARTIFACT_TYPE = "application/vnd.pipeline.stage-event.v1+json"
 EVENT_ANNOTATION = "dev.pipeline.stage-event"
-_EMPTY = b"{}"
 _STAGE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 
 Action = Literal["promote", "rollback"]
@@ -100,8 +99,7 @@ def write_event(client: RegistryClient, repository: str, event: StageEvent) -> N
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "artifactType": EVENT_ARTIFACT_TYPE,
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": len(_EMPTY),
-                   "digest": client.push_blob(repository, _EMPTY)},
+        "config": client.empty_config(repository),
         "layers": [],
         "annotations": {EVENT_ANNOTATION: event.model_dump_json()},
     }
