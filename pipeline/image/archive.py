@@ -30,6 +30,9 @@ INDEX_TYPES = {"application/vnd.oci.image.index.v1+json",
 READ_ERRORS = (tarfile.TarError, EOFError, zlib.error, OSError, ValueError, KeyError,
                TypeError, UnicodeDecodeError)
 
+# Symlinks followed before a chain is taken for a loop (the kernel's own limit).
+_MAX_LINKS = 40
+
 
 @dataclass(frozen=True, slots=True)
 class LayerBlob:
@@ -83,18 +86,30 @@ class Archive:
     def has(self, name: str) -> bool:
         return _norm(name) in self._members
 
+    def _member(self, name: str) -> tarfile.TarInfo | None:
+        """The entry `name` names, symlinks inside the tarball followed (older `docker save`
+        links repeated layers); None when it, or a link's target, is absent."""
+        member = self._members.get(_norm(name))
+        for _ in range(_MAX_LINKS):
+            if member is None or not member.issym():
+                return member
+            member = self._members.get(_norm(posixpath.normpath(posixpath.join(
+                posixpath.dirname(member.name), member.linkname))))
+        return None
+
+    def _require(self, name: str, what: str = "") -> tarfile.TarInfo:
+        member = self._member(name)
+        if member is None:
+            raise ImageError(f"{self.path}: {what}{name} is referenced but missing from the "
+                             "tarball")
+        return member
+
     def member_size(self, name: str) -> int:
-        return self._members[_norm(name)].size
+        return self._require(name).size
 
     def stream(self, name: str) -> IO[bytes]:
         """A stream over the blob `name` (symlinks and hard links inside the tarball resolved)."""
-        member = self._members.get(_norm(name))
-        if member is None:
-            raise ImageError(f"{self.path}: {name} is referenced but missing from the tarball")
-        if member.issym():
-            target = _norm(posixpath.normpath(posixpath.join(posixpath.dirname(member.name),
-                                                             member.linkname)))
-            return self.stream(target)
+        member = self._require(name)
         try:
             handle = self._tar.extractfile(member)
         except READ_ERRORS as exc:
@@ -108,10 +123,7 @@ class Archive:
 
         None when the outer tarball is itself compressed: then only `stream()` can read it.
         """
-        member = self._members.get(_norm(name))
-        while member is not None and member.issym():
-            member = self._members.get(_norm(posixpath.normpath(posixpath.join(
-                posixpath.dirname(member.name), member.linkname))))
+        member = self._member(name)
         if member is None or not member.isfile() or self._tar.fileobj is None \
                 or type(self._tar.fileobj) is not io.BufferedReader:
             return None
@@ -194,15 +206,7 @@ class Archive:
         return Parts(self._config(config_name, digest), digest, layers, {}, tags, "docker-save")
 
     def _size(self, name: str) -> int:
-        if not self.has(name):
-            raise ImageError(f"{self.path}: layer {name} is referenced but missing from the "
-                             "tarball")
-        member = self._members[_norm(name)]
-        while member.issym():
-            target = _norm(posixpath.normpath(posixpath.join(posixpath.dirname(member.name),
-                                                             member.linkname)))
-            member = self._members[target]
-        return member.size
+        return self._require(name, "layer ").size
 
     def _config(self, name: str, digest: str) -> dict[str, Any]:
         if not self.has(name):

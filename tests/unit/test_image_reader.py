@@ -174,3 +174,26 @@ def test_damaged_tarballs_raise_image_error_only(tmp_path: Path, fmt: str, compr
         read_tarball(path, on_file=lambda layer, name, content: None)
     except ImageError as exc:
         assert "\n" not in str(exc)
+
+
+def test_gzipped_save_with_symlinked_layers(tmp_path: Path) -> None:
+    """Older `docker save` stores repeated layers as symlinks; gzipped, no member has a plain
+    offset, so every lookup must follow the links the same way."""
+    plain = layered().write(tmp_path / "plain.tar", fmt="docker")
+    with tarfile.open(plain) as src:
+        members = {m.name: src.extractfile(m).read() for m in src.getmembers() if m.isfile()}
+    layers = json.loads(members["manifest.json"])[0]["Layers"]
+    out = tmp_path / "image.tar.gz"
+    with tarfile.open(out, "w:gz") as dst:
+        for name, data in members.items():
+            blob = f"blobs/{name.replace('/', '-')}" if name in layers else name
+            info = tarfile.TarInfo(blob)
+            info.size = len(data)
+            dst.addfile(info, io.BytesIO(data))
+            if name in layers:
+                link = tarfile.TarInfo(name)
+                link.type, link.linkname = tarfile.SYMTYPE, "../" + blob
+                dst.addfile(link)
+    image = read_tarball(out)
+    assert {e.path for e in image.list()} == {e.path for e in read_tarball(plain).list()}
+    assert image.read("etc/passwd") == read_tarball(plain).read("etc/passwd")
