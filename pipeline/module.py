@@ -21,14 +21,16 @@ from pipeline.lanes.build import build_image
 from pipeline.lanes.context import RunContext
 from pipeline.lanes.publish import PublishOptions
 from pipeline.runreport import render_summary
-from pipeline.validate import ValidateOptions, load_source_contract, plan, validate
-
-# What never leaves the caller's machine for the engine (same as the CLI's).
-IGNORE = ["**/node_modules", "**/.venv", "**/__pycache__", "**/.pytest_cache",
-          "**/.ruff_cache", "**/.mypy_cache", ".git", "reports"]
+from pipeline.validate import (
+    SOURCE_EXCLUDE,
+    ValidateOptions,
+    load_source_contract,
+    plan,
+    validate,
+)
 
 Source = Annotated[
-    dagger.Directory, DefaultPath("/"), Ignore(IGNORE),
+    dagger.Directory, DefaultPath("/"), Ignore(SOURCE_EXCLUDE),
     Doc("directory holding the contract file (default: the caller's repository)"),
 ]
 ContractPath = Annotated[str, Doc("contract file, relative to the source")]

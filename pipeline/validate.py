@@ -27,6 +27,10 @@ from pipeline.lanes.graph import validation_graph
 from pipeline.lanes.publish import PublishOptions
 from pipeline.runreport import RunReportPaths, write_run_reports
 
+# Never sent to the engine: local caches and build output that a Dockerfile rebuilds
+# (the CLI excludes these, the module's `source` argument ignores them).
+SOURCE_EXCLUDE = ["**/node_modules", "**/.venv", "**/__pycache__", "**/.pytest_cache",
+                  "**/.ruff_cache", "**/.mypy_cache", ".git", "reports"]
 
 @dataclass(frozen=True)
 class ValidateOptions:

@@ -25,10 +25,6 @@ SHORTCUTS = {
     "e2e": ("e2e", "browser tests against the started services"),
 }
 
-# Never sent to the engine: local caches and build output that a Dockerfile rebuilds.
-SOURCE_EXCLUDE = ["**/node_modules", "**/.venv", "**/__pycache__", "**/.pytest_cache",
-                  "**/.ruff_cache", "**/.mypy_cache", ".git", "reports"]
-
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", type=Path, default=Path("."),
@@ -122,7 +118,7 @@ def run_validate(args: argparse.Namespace) -> int:
         progress_printer,
         render_summary,
     )
-    from pipeline.validate import validate
+    from pipeline.validate import SOURCE_EXCLUDE, validate
 
     configure_logging()
     source = _source_dir(args)
