@@ -20,6 +20,7 @@ import dagger
 from dagger import dag
 
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
+from pipeline.dag.messages import one_line
 from pipeline.findings import Finding, Verdict, sort_findings
 from pipeline.lanes.context import RunContext
 from pipeline.lanes.topology import Topology
@@ -40,8 +41,8 @@ _MARGIN = 5.0
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
+    # The shared helper masks URL passwords: a failed start can echo the service's env.
+    return one_line(str(exc)) or type(exc).__name__
 
 
 class Prober:
