@@ -25,6 +25,7 @@ from pipeline.errors import ContractError
 from pipeline.lanes.context import RunContext
 from pipeline.lanes.graph import validation_graph
 from pipeline.lanes.publish import PublishOptions
+from pipeline.lanes.secretrefs import load_secret_refs
 from pipeline.runreport import RunReportPaths, write_run_reports
 
 # Never sent to the engine: local caches and build output that a Dockerfile rebuilds
@@ -131,8 +132,9 @@ async def validate(
         publish = options.publish
         if publish is not None:
             publish = dataclasses.replace(publish, contract_sha256=contract_sha256)
+        secret_refs = await load_secret_refs(contract, source=source, local_root=local_root)
         ctx = RunContext(source=source, contract=contract, scratch=scratch,
-                         run_id=run_id or new_run_id())
+                         run_id=run_id or new_run_id(), secret_refs=secret_refs)
         graph = select(validation_graph(ctx, publish=publish), options)
         run = await run_graph(graph, fail_fast=options.fail_fast, on_event=on_event)
         paths = write_run_reports(run, reports)

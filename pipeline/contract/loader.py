@@ -14,6 +14,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ def load_contract(path: Path, overlays: Sequence[Path] = ()) -> Contract:
         raise _error(sources, origins, loc, message)
     contract._root = Path(path).resolve().parent
     contract._source = Path(path)
+    contract._locate = partial(_error, sources, origins)
     return contract
 
 

@@ -9,6 +9,8 @@ loader turns into errors naming the field.
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,7 +27,9 @@ from pydantic import (
 )
 
 from pipeline.contract.defaults import DEFAULT_TOOL_CLASSES
+from pipeline.contract.secrets import BuildArgValue, EnvValue, SecretValue
 from pipeline.contract.sizes import parse_size
+from pipeline.errors import ContractError
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=63)]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -50,6 +54,15 @@ def _relative(path: str) -> str:
 
 AbsPath = Annotated[str, AfterValidator(_absolute)]
 RelPath = Annotated[str, StringConstraints(min_length=1), AfterValidator(_relative)]
+
+
+def _shell_form(value: Any) -> Any:
+    # `"alembic upgrade head"` is run by the image's shell; a list is exec form.
+    return ["sh", "-c", value] if isinstance(value, str) else value
+
+
+# A one-shot step: exec form, or a string run with `sh -c`.
+Step = Annotated[Annotated[list[NonEmpty], Field(min_length=1)], BeforeValidator(_shell_form)]
 
 
 class Model(BaseModel):
@@ -175,10 +188,33 @@ class SecretAllow(Model):
 
 
 class Runtime(Model):
-    """Non-secret wiring the lanes use to run the service."""
+    """Wiring the lanes use to run the service (values may be env:/file: references)."""
 
-    env: dict[EnvName, str] = {}
+    env: dict[EnvName, EnvValue] = {}
     depends_on: list[Key] = []
+    # One-shot steps (migrations) run from the service's own image, with its env and
+    # dependencies, before it starts; each must exit 0 (compose's
+    # service_completed_successfully).
+    init: list[Step] = []
+
+
+class Waiver(Model):
+    """A rule the service is let off, for a reason, until a date (gradual adoption)."""
+
+    rule: NonEmpty
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3)]
+    until: date | None = None    # the last day the waiver holds; after it the rule gates again
+
+    @field_validator("rule")
+    @classmethod
+    def _known_rule(cls, value: str) -> str:
+        from pipeline.findings import rule
+
+        try:
+            rule(value)
+        except KeyError:
+            raise ValueError(f"unknown rule id {value!r}") from None
+        return value
 
 
 class Checks(Model):
@@ -190,6 +226,8 @@ class Checks(Model):
     lint: list[NonEmpty] = []
     unit_test: list[NonEmpty] = []
     reports: RelPath | None = None
+    env: dict[EnvName, EnvValue] = {}
+    depends_on: list[Key] = []              # services and dependencies, reached by name
 
 
 class Service(Model):
@@ -199,7 +237,8 @@ class Service(Model):
     port: Port
     dockerfile: RelPath = "Dockerfile"
     target: NonEmpty | None = None
-    build_args: dict[EnvName, str] = {}
+    build_args: dict[EnvName, BuildArgValue] = {}
+    build_secrets: dict[EnvName, SecretValue] = {}   # RUN --mount=type=secret,id=NAME
     base_images: list[BaseImage] = []
     max_size: Size = parse_size("1GB")
     user: UserSpec = UserSpec()
@@ -215,14 +254,64 @@ class Service(Model):
     secrets_allowlist: list[SecretAllow] = []
     runtime: Runtime = Runtime()
     checks: Checks | None = None
+    waive: list[Waiver] = []
+
+    @model_validator(mode="after")
+    def _waivers_name_rules_once(self) -> Service:
+        seen: set[str] = set()
+        classes = self.forbidden.classes()
+        for waiver in self.waive:
+            if waiver.rule in seen:
+                raise ValueError(f"rule {waiver.rule!r} is waived twice")
+            seen.add(waiver.rule)
+            tool_class = waiver.rule.removeprefix("forbidden.")
+            if tool_class != waiver.rule and tool_class not in classes:
+                raise ValueError(f"waiver of {waiver.rule!r}: no tool class {tool_class!r} "
+                                 f"(known: {', '.join(classes) or 'none'})")
+        return self
+
+
+class DependencyHealth(Model):
+    """When a dependency is ready: `command` exits 0, run from the dependency's own image
+    in a container that reaches the dependency by its name, retried every interval."""
+
+    command: Step
+    interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1
+    retries: Annotated[int, Field(ge=1, le=1000)] = 30
 
 
 class Dependency(Model):
-    """A backing service (database...) started for runtime probes and integration lanes."""
+    """A backing service (database, mail catcher...) started for probes, tooling and test lanes.
 
-    image: Key
+    Taken as an image (`image`, a key of [images]) or built from a Dockerfile (`context`,
+    `dockerfile`, `target`, `build_args`), with an optional `command` (the image's CMD),
+    `env` and a `health` check.
+    """
+
+    image: Key | None = None
+    context: RelPath | None = None
+    dockerfile: RelPath = "Dockerfile"
+    target: NonEmpty | None = None
+    build_args: dict[EnvName, BuildArgValue] = {}
     port: Port
-    env: dict[EnvName, str] = {}
+    extra_ports: list[Port] = []
+    command: Command | None = None
+    env: dict[EnvName, EnvValue] = {}
+    health: DependencyHealth | None = None
+
+    @model_validator(mode="after")
+    def _image_or_build(self) -> Dependency:
+        if (self.image is None) == (self.context is None):
+            raise ValueError("set image (a key of [images]) or context (a Dockerfile build), "
+                             "exactly one")
+        if self.image is not None and (self.target or self.build_args
+                                       or "dockerfile" in self.model_fields_set):
+            raise ValueError("dockerfile, target and build_args need context, not image")
+        return self
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.port, *(p for p in self.extra_ports if p != self.port)]
 
 
 class Runner(Model):
@@ -233,8 +322,8 @@ class Runner(Model):
     workdir: AbsPath = "/tests"
     install: list[NonEmpty] = []
     command: Annotated[list[NonEmpty], Field(min_length=1)]
-    env: dict[EnvName, str] = {}
-    services: list[Key] = []
+    env: dict[EnvName, EnvValue] = {}
+    services: list[Key] = []                # services and dependencies, reached by name
 
 
 class Contract(Model):
@@ -250,6 +339,10 @@ class Contract(Model):
     # Where the contract file lives: contexts and sources are relative to it.
     _root: Path = PrivateAttr(default_factory=Path.cwd)
     _source: Path | None = PrivateAttr(default=None)
+    # Set by the loader: a ContractError naming the file and line of a field, for
+    # checks made after loading (secret references read at run time).
+    _locate: Callable[[tuple[str | int, ...], str], ContractError] | None = \
+        PrivateAttr(default=None)
 
     @property
     def root(self) -> Path:
@@ -267,6 +360,14 @@ class Contract(Model):
         except KeyError:
             raise KeyError(f"unknown service {name!r} (known: {', '.join(self.services)})") \
                 from None
+
+    def error_at(self, loc: tuple[str | int, ...], message: str) -> ContractError:
+        """A one-line error naming the file, line and field at `loc`."""
+        if self._locate is not None:
+            return self._locate(loc, message)
+        field = ".".join(str(p) for p in loc)
+        return ContractError(message, path=str(self._source) if self._source else None,
+                             field=field)
 
     def context_dir(self, name: str) -> Path:
         return (self._root / self.service(name).context).resolve()
@@ -292,13 +393,19 @@ class Contract(Model):
                 if dep == sname:
                     broken.append((("services", sname, "runtime", "depends_on", i),
                                    f"service {sname!r} cannot depend on itself"))
+        started = {**self.dependencies, **self.services}
+        for sname, svc in self.services.items():
+            for i, dep in enumerate(svc.checks.depends_on if svc.checks else ()):
+                need("dependency or service", started, dep,
+                     ("services", sname, "checks", "depends_on", i))
         for dname, backing in self.dependencies.items():
-            need("image key", self.images, backing.image, ("dependencies", dname, "image"))
+            if backing.image is not None:
+                need("image key", self.images, backing.image, ("dependencies", dname, "image"))
         for lane in ("integration", "e2e"):
             runner: Runner | None = getattr(self, lane)
             if runner is None:
                 continue
             need("image key", self.images, runner.image, (lane, "image"))
             for i, svc_name in enumerate(runner.services):
-                need("service", self.services, svc_name, (lane, "services", i))
+                need("service or dependency", started, svc_name, (lane, "services", i))
         return broken

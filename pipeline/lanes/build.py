@@ -15,6 +15,9 @@ def build_image(ctx: RunContext, service: str) -> dagger.Container:
         dockerfile=spec.dockerfile,
         target=spec.target or "",
         build_args=[dagger.BuildArg(name=k, value=v) for k, v in spec.build_args.items()],
+        # Mounted by RUN --mount=type=secret,id=NAME: never in a layer or the history.
+        secrets=list(ctx.env(spec.build_secrets, f"services.{service}.build_secrets").values())
+        or None,
     )
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dagger
 from dagger import dag
 
 from pipeline.contract import Contract
-from pipeline.errors import ContractError
+from pipeline.contract.secrets import parse_ref
+from pipeline.errors import ContractError, LaneError
 
 # Environment names whose values are treated as secrets even when the contract
 # does not declare them (test credentials for dependencies, connection URLs).
@@ -31,6 +33,12 @@ class RunContext:
     contract: Contract
     scratch: Path                      # local: image tarballs, lane logs and reports
     run_id: str
+    # The contract's env:/file: references as Dagger secrets, by field key
+    # (services.api.runtime.env.TOKEN); see pipeline.lanes.secretrefs.
+    secret_refs: Mapping[str, dagger.Secret] = field(default_factory=dict)
+    # Per-run memo for what happens once per run whichever lane asks first (a
+    # dependency's health check, a service's init steps): see pipeline.lanes.dependencies.
+    shared: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def lane_dir(self, lane: str) -> Path:
         path = self.scratch / "lanes" / lane.replace(":", "-").replace("/", "-")
@@ -46,14 +54,37 @@ class RunContext:
     def is_secret(self, name: str, declared: frozenset[str] | set[str] = frozenset()) -> bool:
         return name in declared or bool(_SECRET_NAME.search(name))
 
+    def env(self, values: Mapping[str, str], field_key: str) -> dict[str, str | dagger.Secret]:
+        """`values` (the env table at `field_key`) with env:/file: references as secrets."""
+        out: dict[str, str | dagger.Secret] = {}
+        for name, value in values.items():
+            if parse_ref(value) is None:
+                out[name] = value
+                continue
+            key = f"{field_key}.{name}"
+            if key not in self.secret_refs:
+                raise LaneError(f"{key}: secret reference was not resolved for this run")
+            out[name] = self.secret_refs[key]
+        return out
+
 
 def with_env(
-    container: dagger.Container, env: Mapping[str, str], *, is_secret=lambda name: False
+    container: dagger.Container, env: Mapping[str, str | dagger.Secret], *,
+    is_secret=lambda name: False,
 ) -> dagger.Container:
-    """Set variables; secret-looking ones go in as Dagger secrets, so no log shows them."""
+    """Set variables; references and secret-looking ones go in as Dagger secrets, so no log
+    shows them."""
     for name, value in env.items():
-        if is_secret(name):
+        if isinstance(value, dagger.Secret):
+            container = container.with_secret_variable(name, value)
+        elif is_secret(name):
             container = container.with_secret_variable(name, dag.set_secret(f"env-{name}", value))
         else:
             container = container.with_env_variable(name, value)
     return container
+
+
+def upstream_images(lane) -> dict[str, dagger.Container]:
+    """The images built upstream of a lane (a pipeline.dag LaneContext), by service name."""
+    return {need.split(":", 1)[1]: outputs["image"] for need, outputs in lane.upstream.items()
+            if "image" in outputs}

@@ -45,7 +45,11 @@ def validation_graph(ctx: RunContext, *, publish: PublishOptions | None = None) 
         if checks is not None:
             for step, kind in (("lint", "lint"), ("unit_test", "unit-test")):
                 if getattr(checks, step):
+                    # Services the checks reach by name are built first (dependencies are
+                    # started by the lane itself).
+                    reached = service_closure(ctx, list(checks.depends_on))
                     graph.add(Lane(f"{kind}:{name}", source_check_lane(ctx, name, step), kind=kind,
+                                   needs=tuple(f"build:{s}" for s in reached),
                                    inputs=(spec.context, f"image {checks.image}"),
                                    description=f"{kind} of {name} in a tooling container"))
         deps = service_closure(ctx, [name])

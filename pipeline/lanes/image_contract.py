@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from functools import partial
+from pathlib import Path
 
 import anyio
 import dagger
@@ -22,6 +23,7 @@ from pipeline.dag import LaneContext, LaneOutcome, LaneRun
 from pipeline.dag.messages import one_line
 from pipeline.findings import Finding, Verdict, sort_findings
 from pipeline.lanes.context import RunContext
+from pipeline.lanes.dependencies import NotReady, Preparer
 from pipeline.lanes.reach import http_url
 from pipeline.lanes.topology import Topology
 from pipeline.probes import (
@@ -48,9 +50,11 @@ def _one_line(exc: BaseException) -> str:
 class Prober:
     """Starts one service in the configurations the contract asks about."""
 
-    def __init__(self, ctx: RunContext, topology: Topology, service: str) -> None:
+    def __init__(self, ctx: RunContext, topology: Topology, service: str,
+                 log: Path | None = None) -> None:
         self.ctx, self.topology, self.name = ctx, topology, service
         self.spec = ctx.contract.services[service]
+        self.log = log          # where init and dependency health steps write their output
 
     def _service(self, *, without: frozenset[str] = frozenset()) -> dagger.Service:
         # A variable no other lane sets gives the probed instance its own identity,
@@ -77,8 +81,13 @@ class Prober:
 
     async def healthy_start_and_shutdown(self) -> list[Finding]:
         health, shutdown = self.spec.health, self.spec.shutdown
-        # Dependencies start first, outside the clock: the budget is this service's own
-        # startup. The bindings below reuse these very instances (same definition).
+        # Dependencies start first (healthy, and this service's init steps done), outside
+        # the clock: the budget is this service's own startup. The bindings below reuse
+        # these very instances (same definition).
+        try:
+            await Preparer(self.topology, self.log).prepare([self.name])
+        except NotReady as exc:
+            return judge_startup(self.name, health, None, start_seconds=0.0, start_error=str(exc))
         for dependency in self.spec.runtime.depends_on:
             await self.topology.service(dependency).start()
         service = self._service()
@@ -147,7 +156,7 @@ def contract_lane(ctx: RunContext, service: str) -> LaneRun:
                   if need.startswith("build:")}
         image = images[service]
         out = ctx.lane_dir(lane.lane)
-        prober = Prober(ctx, Topology(ctx, images), service)
+        prober = Prober(ctx, Topology(ctx, images), service, log=out / "output.log")
         findings = sort_findings(await _gather(
             partial(_static, ctx, image, service),
             prober.healthy_start_and_shutdown,

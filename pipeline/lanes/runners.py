@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pipeline.contract import Runner
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
-from pipeline.lanes.context import RunContext, with_env
+from pipeline.lanes.context import RunContext, upstream_images, with_env
+from pipeline.lanes.dependencies import NotReady, Preparer
 from pipeline.lanes.reports import collect_junit
 from pipeline.lanes.tooling import run_steps, tooling_container
 from pipeline.lanes.topology import Topology
@@ -18,8 +19,7 @@ REPORTS = "/reports"
 
 def runner_lane(ctx: RunContext, kind: str, runner: Runner) -> LaneRun:
     async def run(lane: LaneContext) -> LaneOutcome:
-        images = {need.split(":", 1)[1]: outputs["image"] for need, outputs in lane.upstream.items()
-                  if "image" in outputs}
+        images = upstream_images(lane)
         out = ctx.lane_dir(lane.lane)
         log = out / "output.log"
         image = ctx.image_ref(runner.image, field_name=f"{kind}.image")
@@ -30,8 +30,13 @@ def runner_lane(ctx: RunContext, kind: str, runner: Runner) -> LaneRun:
         container, failed = await run_steps(container, runner.install, log)
         if failed:
             return LaneOutcome.failure(f"install step {failed.describe()}", log=log)
-        container = Topology(ctx, images).bind(container, runner.services)
-        container = with_env(container, runner.env, is_secret=ctx.is_secret)
+        topology = Topology(ctx, images)
+        try:
+            await Preparer(topology, log).prepare(runner.services)
+        except NotReady as exc:
+            return LaneOutcome.failure(str(exc), log=log)
+        container = topology.bind(container, runner.services)
+        container = with_env(container, ctx.env(runner.env, f"{kind}.env"), is_secret=ctx.is_secret)
         container = container.with_exec(["mkdir", "-p", REPORTS])
         container, failed = await run_steps(container, runner.command, log)
         junit = await collect_junit(container, REPORTS, out / "junit")

@@ -7,9 +7,11 @@ lint and tests install stays out of what ships.
 from __future__ import annotations
 
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
-from pipeline.lanes.context import RunContext
+from pipeline.lanes.context import RunContext, upstream_images, with_env
+from pipeline.lanes.dependencies import NotReady, Preparer
 from pipeline.lanes.reports import collect_junit
 from pipeline.lanes.tooling import run_steps, tooling_container
+from pipeline.lanes.topology import Topology
 
 
 def source_check_lane(ctx: RunContext, service: str, step: str) -> LaneRun:
@@ -26,6 +28,17 @@ def source_check_lane(ctx: RunContext, service: str, step: str) -> LaneRun:
         container, failed = await run_steps(container, checks.install, log)
         if failed:
             return LaneOutcome.failure(f"install step {failed.describe()}", log=log)
+        # What the checks reach by name (a database), bound after the installs so a changed
+        # image does not redo them; healthy and initialised before the first command.
+        if checks.depends_on:
+            topology = Topology(ctx, upstream_images(lane))
+            try:
+                await Preparer(topology, log).prepare(checks.depends_on)
+            except NotReady as exc:
+                return LaneOutcome.failure(str(exc), log=log)
+            container = topology.bind(container, checks.depends_on)
+        container = with_env(container, ctx.env(checks.env, f"services.{service}.checks.env"),
+                             is_secret=ctx.is_secret)
         container, failed = await run_steps(container, getattr(checks, step), log)
         junit = ()
         if step == "unit_test" and checks.reports:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import dagger
-from dagger import dag
 
 from pipeline.lanes.context import RunContext, with_env
+from pipeline.lanes.dependencies import dependency_container
 
 
 class Topology:
@@ -29,16 +29,14 @@ class Topology:
         if name in contract.services:
             spec = contract.services[name]
             declared = set(spec.env.secrets)
-            container = with_env(self.images[name], spec.runtime.env,
+            container = with_env(self.images[name],
+                                 self.ctx.env(spec.runtime.env, f"services.{name}.runtime.env"),
                                  is_secret=lambda n: self.ctx.is_secret(n, declared))
             for dep in spec.runtime.depends_on:
                 if dep not in without:
                     container = container.with_service_binding(dep, self.service(dep, without=without))
             return container.with_exposed_port(spec.port)
-        dep = contract.dependencies[name]
-        image = self.ctx.image_ref(dep.image, field_name=f"dependencies.{name}.image")
-        container = with_env(dag.container().from_(image), dep.env, is_secret=self.ctx.is_secret)
-        return container.with_exposed_port(dep.port)
+        return dependency_container(self.ctx, name)
 
     def service(self, name: str, *, without: frozenset[str] = frozenset()) -> dagger.Service:
         # The image's own ENTRYPOINT and CMD: the service runs as it would be deployed.

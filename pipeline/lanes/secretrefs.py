@@ -1,0 +1,58 @@
+"""The contract's `env:`/`file:` references, read once per run and made Dagger secrets.
+
+Client mode (`python -m pipeline`) reads them where pipeline runs: its environment,
+files relative to the contract's directory. Inside a module (`dagger call`) there is
+no host: `env:` goes through Dagger's env:// secret provider (the caller's
+environment) and a relative `file:` is read from the source directory. Either way a
+missing variable or file is a one-line error naming the field and the variable or
+file, before any lane runs; the value itself is never printed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import dagger
+from dagger import dag
+
+from pipeline.contract import Contract
+from pipeline.contract.secrets import MAX_SECRET_BYTES, field_key, read_all, references
+
+
+def _secret_name(key: str) -> str:
+    # A build secret's Dagger name is the id the Dockerfile mounts (RUN --mount=type=secret,id=X).
+    parts = key.split(".")
+    return parts[-1] if len(parts) == 4 and parts[2] == "build_secrets" else f"contract:{key}"
+
+
+async def load_secret_refs(
+    contract: Contract, *, source: dagger.Directory | None, local_root: Path | None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, dagger.Secret]:
+    """Every reference of `contract` as a Dagger secret, by field key."""
+    if local_root is not None:
+        values = read_all(contract, root=local_root, environ=environ)
+        return {key: dag.set_secret(_secret_name(key), value) for key, value in values.items()}
+    secrets: dict[str, dagger.Secret] = {}
+    for loc, ref in references(contract):
+        key = field_key(loc)
+        try:
+            if ref.kind == "file" and not ref.target.startswith("/"):
+                assert source is not None
+                if not await source.exists(ref.target):
+                    raise contract.error_at(loc, f"file {ref.target} does not exist in the source")
+                text = (await source.file(ref.target).contents())[: MAX_SECRET_BYTES + 1]
+                if len(text) > MAX_SECRET_BYTES:
+                    raise contract.error_at(loc, f"file {ref.target} is larger than "
+                                                 f"{MAX_SECRET_BYTES} bytes")
+                secret = dag.set_secret(_secret_name(key), text.removesuffix("\n"))
+            else:
+                uri = f"env://{ref.target}" if ref.kind == "env" else f"file://{ref.target}"
+                secret = dag.secret(uri)
+                await secret.plaintext()   # resolves it now: a missing one fails here, named
+        except dagger.QueryError:
+            missing = "is not set" if ref.kind == "env" else "cannot be read"
+            raise contract.error_at(loc, f"{ref.describe()} {missing}") from None
+        secrets[key] = secret
+    return secrets
