@@ -172,6 +172,20 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True)
+class Waived:
+    """Why a finding does not gate: the contract's waiver of its rule (see pipeline.waivers)."""
+
+    reason: str
+    until: str | None = None        # ISO date, the waiver's last day; None: open-ended
+
+    def describe(self) -> str:
+        return f"waived{f' until {self.until}' if self.until else ''}: {self.reason}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason, **({"until": self.until} if self.until else {})}
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One violation of one rule. Severity and remediation default from the catalogue."""
 
@@ -181,6 +195,7 @@ class Finding:
     severity: Severity | None = None
     remediation: str | None = None
     subject: str | None = None       # the service or image the finding is about
+    waived: Waived | None = None     # set by pipeline.waivers: reported, but never gating
 
     def __post_init__(self) -> None:
         entry = rule(self.rule_id)   # unknown ids are a programming error, fail loudly
@@ -202,7 +217,13 @@ class Finding:
             "evidence": [e.as_dict() for e in self.evidence],
             "remediation": self.remediation,
             **({"subject": self.subject} if self.subject else {}),
+            **({"waived": self.waived.as_dict()} if self.waived else {}),
         }
+
+    @property
+    def gates(self) -> bool:
+        """Whether this finding can fail a gate (a waived one cannot)."""
+        return self.waived is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +233,7 @@ class Verdict:
     fail_on: Severity
     counts: dict[str, int] = field(default_factory=dict)
     failing: int = 0
+    waived: int = 0                  # findings at or above fail_on that a waiver let pass
 
     @property
     def passed(self) -> bool:
@@ -225,8 +247,9 @@ class Verdict:
     def of(cls, findings: Iterable[Finding], fail_on: Severity = Severity.HIGH) -> Verdict:
         findings = list(findings)
         counts = Counter(f.level.label for f in findings)
-        failing = sum(1 for f in findings if f.level >= fail_on)
-        return cls(fail_on=fail_on, counts=dict(counts), failing=failing)
+        failing = sum(1 for f in findings if f.level >= fail_on and f.gates)
+        waived = sum(1 for f in findings if f.level >= fail_on and not f.gates)
+        return cls(fail_on=fail_on, counts=dict(counts), failing=failing, waived=waived)
 
     def summary(self) -> str:
         if not self.counts:
@@ -234,7 +257,10 @@ class Verdict:
         by = ", ".join(f"{self.counts[s.label]} {s.label}"
                        for s in sorted(Severity, reverse=True) if s.label in self.counts)
         state = "passed" if self.passed else "failed"
-        return f"{state}: {by} (failing at {self.fail_on.label} and above)"
+        if self.passed and self.waived:
+            state = "passed with waivers"
+        waived = f"; {self.waived} waived" if self.waived else ""
+        return f"{state}: {by} (failing at {self.fail_on.label} and above{waived})"
 
 
 def sort_findings(findings: Sequence[Finding]) -> list[Finding]:

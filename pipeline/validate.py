@@ -41,6 +41,7 @@ class ValidateOptions:
     kinds: tuple[str, ...] = ()                 # ... or only lanes of these kinds
     fail_fast: bool = False
     publish: PublishOptions | None = None
+    keep_going: bool = False                    # test lanes run even when a contract gate fails
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ async def plan(source: dagger.Directory | None, options: ValidateOptions, *,
         contract, _ = await load_source_contract(source, options, Path(tmp), local_root=local_root)
     # The lanes are declared, never run: no source directory is needed to declare them.
     ctx = RunContext(source=source, contract=contract, scratch=Path(tmp), run_id="plan")  # type: ignore[arg-type]
-    return select(validation_graph(ctx, publish=options.publish), options)
+    return select(validation_graph(ctx, publish=options.publish, keep_going=options.keep_going),
+                  options)
 
 
 async def validate(
@@ -135,8 +137,11 @@ async def validate(
         secret_refs = await load_secret_refs(contract, source=source, local_root=local_root)
         ctx = RunContext(source=source, contract=contract, scratch=scratch,
                          run_id=run_id or new_run_id(), secret_refs=secret_refs)
-        graph = select(validation_graph(ctx, publish=publish), options)
+        graph = select(validation_graph(ctx, publish=publish, keep_going=options.keep_going),
+                       options)
+        ctx.gating = not any(lane.after for lane in graph)
         run = await run_graph(graph, fail_fast=options.fail_fast, on_event=on_event)
+        run = dataclasses.replace(run, gating=ctx.gating)
         paths = write_run_reports(run, reports)
         return Validation(run=run, reports=paths, contract_sha256=contract_sha256, graph=graph)
     finally:

@@ -33,6 +33,8 @@ def register(subparsers: Any) -> None:
     v.add_argument("--image", required=True, help="REPO@sha256:...")
     v.add_argument("--public-key", help=f"public key PEM (default: ${signing.PUBLIC_KEY_ENV})")
     v.add_argument("--require-lane", action="append", default=[], metavar="LANE")
+    v.add_argument("--refuse-waivers", action="store_true",
+                   help="refuse a digest validated with waived rules or by a non-gating run")
     v.set_defaults(handler=_verify)
 
     k = subparsers.add_parser("keygen", help="write a new Ed25519 signing key pair")
@@ -55,10 +57,14 @@ def _verify(args: argparse.Namespace) -> int:
     image = require_digest(args.image)
     key = signing.public_key(args.public_key)
     with RegistryClient.for_reference(image) as client:
-        statement = verify_attestation(client, image, key, required_lanes=args.require_lane)
+        statement = verify_attestation(client, image, key, required_lanes=args.require_lane,
+                                       refuse_waivers=args.refuse_waivers)
     p = statement.predicate
+    waived = sorted({str(w.get("rule")) for w in p.waivers if w.get("findings")})
+    qualified = (f"; waived: {', '.join(waived)}" if waived else "") + \
+        ("" if p.gating else "; not gating")
     print(f"{image}: verified; lanes passed: {', '.join(p.lanes_passed)}; "
-          f"contract sha256 {p.contract_sha256}; git {p.git_revision}")
+          f"contract sha256 {p.contract_sha256}; git {p.git_revision}{qualified}")
     return 0
 
 

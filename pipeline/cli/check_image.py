@@ -47,6 +47,7 @@ def _severity(text: str) -> Severity:
 def run(args: argparse.Namespace) -> int:
     from pipeline import reports
     from pipeline.rules import check_image, static_rule_ids
+    from pipeline.waivers import apply_waivers
 
     contract = load_contract(args.contract, args.overlay)
     if args.service not in contract.services:
@@ -60,11 +61,14 @@ def run(args: argparse.Namespace) -> int:
     elif not context.is_dir():
         raise ContractError(f"build context {context} is not a directory", field="--context")
     findings = check_image(args.image, contract, args.service, context_dir=context)
+    # The contract's waivers apply here as in the contract lane: both say the same.
+    findings, waivers = apply_waivers(findings, contract.services[args.service].waive,
+                                      subject=args.service)
     checked = static_rule_ids(contract.services[args.service])
     name = f"check-image-{args.service}"
     if args.reports is not None:
         reports.write_all(findings, args.reports, name=name, fail_on=args.fail_on,
-                          checked=checked, artifact=str(args.image))
+                          checked=checked, artifact=str(args.image), waivers=waivers)
     sys.stdout.write(reports.render(args.format, findings, name=name, fail_on=args.fail_on,
-                                    checked=checked, artifact=str(args.image)))
+                                    checked=checked, artifact=str(args.image), waivers=waivers))
     return Verdict.of(findings, args.fail_on).exit_code

@@ -70,6 +70,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                         help="reports directory, replaced on each run (default: ./reports)")
     parser.add_argument("--fail-fast", action="store_true",
                         help="cancel running lanes and skip the rest at the first failure")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="run integration and E2E even when a contract lane fails (the run "
+                             "still fails; a release it publishes is marked not gating)")
     parser.add_argument("--progress", choices=("lanes", "dagger", "quiet"), default="lanes",
                         help="lanes: a line per lane event; dagger: also the engine's own "
                              "progress; quiet: only the summary (default: lanes)")
@@ -80,7 +83,7 @@ def _options(args: argparse.Namespace, publish=None):
 
     return ValidateOptions(contract=args.contract, overlays=tuple(args.overlay),
                            lanes=tuple(args.lane), kinds=tuple(args.kinds), fail_fast=getattr(args, "fail_fast", False),
-                           publish=publish)
+                           publish=publish, keep_going=getattr(args, "keep_going", False))
 
 
 def _source_dir(args: argparse.Namespace) -> Path:

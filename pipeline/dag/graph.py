@@ -75,11 +75,15 @@ class Lane:
     description: str = ""
     inputs: tuple[str, ...] = ()  # declared inputs shown by the plan ("source:backend", "contract")
     timeout: float | None = None  # seconds; past it the lane is ERRORED
+    # Order only: the lane starts after these finish, whatever their status (a test lane
+    # that runs even when a contract lane failed: validate --keep-going).
+    after: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Accept any iterable of names (a list from a config loop) but store a tuple.
         object.__setattr__(self, "needs", tuple(self.needs))
         object.__setattr__(self, "inputs", tuple(self.inputs))
+        object.__setattr__(self, "after", tuple(self.after))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +134,7 @@ class Graph:
         """Raise GraphError (one line) on an unknown need, a repeated need or a cycle."""
         for lane in self._lanes.values():
             seen: set[str] = set()
-            for need in lane.needs:
+            for need in (*lane.needs, *lane.after):
                 if need not in self._lanes:
                     raise GraphError(f"lane {lane.name!r} needs unknown lane {need!r}")
                 if need in seen:
@@ -145,7 +149,7 @@ class Graph:
             raise GraphError("lane needs form a cycle: " + " -> ".join(cycle)) from None
 
     def _needs_map(self) -> dict[str, tuple[str, ...]]:
-        return {name: lane.needs for name, lane in self._lanes.items()}
+        return {name: (*lane.needs, *lane.after) for name, lane in self._lanes.items()}
 
     def order(self) -> tuple[str, ...]:
         """Topological order; among lanes ready together, declaration order."""
@@ -180,7 +184,8 @@ class Graph:
         reached: set[str] = set()
         frontier = [name]
         while frontier:
-            for need in self._lanes[frontier.pop()].needs:
+            lane = self._lanes[frontier.pop()]
+            for need in (*lane.needs, *lane.after):
                 if need not in reached:
                     reached.add(need)
                     frontier.append(need)
@@ -201,7 +206,7 @@ class Graph:
         """Lanes grouped by depth: a level's lanes need only lanes of earlier levels."""
         depth: dict[str, int] = {}
         for name in self.order():
-            needs = self._lanes[name].needs
+            needs = self._needs_map()[name]
             depth[name] = 1 + max((depth[need] for need in needs), default=-1)
         grouped: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
         for name in self.order():

@@ -88,11 +88,14 @@ class _Run:
         self.limiter = anyio.CapacityLimiter(max_concurrency) if max_concurrency else None
         self.on_event = on_event
         self.results: dict[str, LaneResult] = {}
-        self.unmet = {lane.name: len(lane.needs) for lane in graph}
+        self.unmet = {lane.name: len(lane.needs) + len(lane.after) for lane in graph}
         self.dependants: dict[str, list[str]] = {lane.name: [] for lane in graph}
+        self.followers: dict[str, list[str]] = {lane.name: [] for lane in graph}  # order only
         for lane in graph:
             for need in lane.needs:
                 self.dependants[need].append(lane.name)
+            for before in lane.after:
+                self.followers[before].append(lane.name)
         self.scopes: dict[str, anyio.CancelScope] = {}  # scheduled lanes not yet finished
         self.cancelled: set[str] = set()  # cancelled by fail-fast (not by a timeout)
         self.root_cause: dict[str, str] = {}  # non-passed lane -> the lane where trouble began
@@ -103,7 +106,7 @@ class _Run:
         async with anyio.create_task_group() as group:
             self._group = group
             for lane in self.graph:
-                if not lane.needs:
+                if not lane.needs and not lane.after:
                     self._schedule(lane.name)
         for lane in self.graph:  # unreachable if the bookkeeping is right; never lose a lane
             if lane.name not in self.results:
@@ -174,6 +177,7 @@ class _Run:
                 junit=tuple(outcome.junit),
                 reports=tuple(outcome.reports),
                 log=outcome.log,
+                waivers=tuple(outcome.waivers),
             )
         self._finish(result)
 
@@ -210,15 +214,22 @@ class _Run:
             duration=round(result.duration, 3), message=result.message,
             skipped_because=result.skipped_because,
         )
+        # Followers wait for this lane to finish, whatever its status.
+        for follower in self.followers[name]:
+            self._unblock(follower)
         if result.status.is_success:
             for dependant in self.dependants[name]:
-                self.unmet[dependant] -= 1
-                if self.unmet[dependant] == 0 and self.tripped is None:
-                    self._schedule(dependant)
+                self._unblock(dependant)
             return
         self._skip_dependants(name)
         if self.fail_fast and result.status.is_problem and self.tripped is None:
             self._trip(name)
+
+    def _unblock(self, name: str) -> None:
+        self.unmet[name] -= 1
+        if (self.unmet[name] == 0 and self.tripped is None and name not in self.results
+                and name not in self.scopes):
+            self._schedule(name)
 
     def _skip_dependants(self, name: str) -> None:
         """Skip each not-yet-scheduled dependant, naming ``name``; recursion reaches every level."""

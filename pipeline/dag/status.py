@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.waivers import WaiverStatus
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -79,6 +82,7 @@ class LaneOutcome:
     junit: tuple[Path, ...] = ()
     reports: tuple[Path, ...] = ()
     log: Path | None = None
+    waivers: tuple[WaiverStatus, ...] = ()  # the contract's waivers this lane applied or ignored
 
     @classmethod
     def success(cls, message: str = "", **kwargs: Any) -> LaneOutcome:
@@ -108,6 +112,7 @@ class LaneResult:
     junit: tuple[Path, ...] = ()
     reports: tuple[Path, ...] = ()
     log: Path | None = None
+    waivers: tuple[WaiverStatus, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +123,8 @@ class RunResult:
     started: datetime | None = None
     finished: datetime | None = None
     duration: float = 0.0  # wall time of the whole run, seconds
+    # False when test lanes ran whatever the contract lanes said (validate --keep-going).
+    gating: bool = True
 
     @classmethod
     def of(cls, results: RunResult | Iterable[LaneResult]) -> RunResult:
@@ -151,6 +158,22 @@ class RunResult:
         if statuses - {LaneStatus.PASSED}:
             return LaneStatus.FAILED
         return LaneStatus.PASSED
+
+    @property
+    def waivers(self) -> tuple[WaiverStatus, ...]:
+        """Every lane's waivers, in lane order."""
+        return tuple(w for result in self.results for w in result.waivers)
+
+    @property
+    def result(self) -> str:
+        """The run's verdict in words: never a plain "passed" when a waiver let a finding
+        pass or the contract did not gate the tests."""
+        if self.status is not LaneStatus.PASSED:
+            return self.status.value
+        waived = any(w.findings for w in self.waivers)
+        if not self.gating:
+            return "not gating, with waivers" if waived else "not gating"
+        return "passed with waivers" if waived else "passed"
 
     @property
     def ok(self) -> bool:

@@ -39,6 +39,7 @@ class RunContext:
     # Per-run memo for what happens once per run whichever lane asks first (a
     # dependency's health check, a service's init steps): see pipeline.lanes.dependencies.
     shared: dict[str, Any] = field(default_factory=dict, repr=False)
+    gating: bool = True     # False: test lanes ran whatever the contract said (--keep-going)
 
     def lane_dir(self, lane: str) -> Path:
         path = self.scratch / "lanes" / lane.replace(":", "-").replace("/", "-")

@@ -35,6 +35,7 @@ from pipeline.probes import (
 )
 from pipeline.reports import write_all
 from pipeline.rules import check_image, static_rule_ids
+from pipeline.waivers import apply_waivers, waiver_note
 
 RUNTIME_RULE_IDS = ("runtime.health", "runtime.startup-time", "runtime.dependency-down",
                     "runtime.shutdown")
@@ -162,19 +163,23 @@ def contract_lane(ctx: RunContext, service: str) -> LaneRun:
             prober.healthy_start_and_shutdown,
             prober.dependency_down,
         ))
-        verdict = Verdict.of(findings)
         spec = ctx.contract.services[service]
-        paths = write_all(findings, out, name=f"contract-{service}",
+        findings, waivers = apply_waivers(findings, spec.waive, subject=service)
+        verdict = Verdict.of(findings)
+        paths = write_all(findings, out, name=f"contract-{service}", waivers=waivers,
                           checked=[*static_rule_ids(spec), *RUNTIME_RULE_IDS], artifact=service)
         # The counts by severity are the lane's `findings`, shown beside this message.
-        failing = sorted({f.rule_id for f in findings if f.level >= verdict.fail_on})
+        failing = sorted({f.rule_id for f in findings if f.level >= verdict.fail_on and f.gates})
         floor = f"{verdict.fail_on.label} and above"
         message = (f"rules failing at {floor}: {', '.join(failing)}" if failing
                    else f"no finding at {floor}")
+        message += waiver_note(waivers)
+        log = out / "output.log"
         return LaneOutcome(
             passed=verdict.passed, message=message, findings=verdict.counts,
             outputs={"image": image, "findings": len(findings)},
             junit=(paths["junit"],), reports=tuple(p for k, p in paths.items() if k != "junit"),
+            waivers=tuple(waivers), log=log if log.exists() else None,
         )
 
     return run

@@ -15,6 +15,7 @@ import anyio
 import dagger
 
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
+from pipeline.dag.status import RunResult
 from pipeline.lanes.context import RunContext
 from pipeline.registry import (
     Credentials,
@@ -57,6 +58,8 @@ def publish_lane(ctx: RunContext, options: PublishOptions) -> LaneRun:
             reference = parse_reference(pushed)
             refs[service] = f"{reference.name}@{reference.digest}"
         passed = sorted(name for name, result in lane.results.items() if result.status.is_success)
+        waivers = [w for result in lane.results.values() for w in result.waivers]
+        verdict = RunResult(tuple(lane.results.values()), gating=ctx.gating).result
         attestations: dict[str, str] = {}
         if options.signing_key is not None:
             # The key is read into this process only to sign; it is never written anywhere.
@@ -66,7 +69,9 @@ def publish_lane(ctx: RunContext, options: PublishOptions) -> LaneRun:
                                                       credentials=credentials)
                 attestations[service] = await anyio.to_thread.run_sync(partial(
                     attest, client, ref, passed, options.contract_sha256, options.git_revision,
-                    key_pem, run_id=ctx.run_id, key_source="signing key secret"))
+                    key_pem, run_id=ctx.run_id, key_source="signing key secret",
+                    waivers=[w.as_dict() for w in waivers if w.subject == service],
+                    gating=ctx.gating))
         out = ctx.lane_dir(lane.lane)
         record = out / "release.json"
         publish_record(
@@ -76,10 +81,12 @@ def publish_lane(ctx: RunContext, options: PublishOptions) -> LaneRun:
                                duration_seconds=round(result.duration, 3), message=result.message)
                    for name, result in sorted(lane.results.items())],
             started_at=started, attestations=attestations or None,
+            result=verdict, gating=ctx.gating, waivers=[w.as_dict() for w in waivers],
         )
         signed = "signed" if attestations else "unsigned: no signing key given"
+        qualified = "" if verdict == "passed" else f", {verdict}"
         return LaneOutcome.success(
-            f"published {len(refs)} image(s) by digest ({signed})", reports=(record,),
+            f"published {len(refs)} image(s) by digest ({signed}{qualified})", reports=(record,),
             outputs={**{f"image:{s}": r for s, r in refs.items()},
                      **{f"attestation:{s}": a for s, a in attestations.items()}},
         )

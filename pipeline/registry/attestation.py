@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -38,6 +39,11 @@ class ValidationPredicate(BaseModel):
     git_revision: str
     run_id: str = ""
     created: datetime
+    # Gradual adoption, recorded so that promotion policy can refuse it: the contract
+    # waivers that let findings pass (pipeline.waivers.WaiverStatus as dicts), and whether
+    # the contract lanes gated the test lanes (False: validate --keep-going).
+    waivers: list[dict[str, Any]] = Field(default_factory=list)
+    gating: bool = True
 
 
 class Subject(BaseModel):
@@ -73,6 +79,8 @@ def attest(
     lanes_failed: Sequence[str] = (),
     run_id: str = "",
     key_source: str = "signing key",
+    waivers: Sequence[dict[str, Any]] = (),
+    gating: bool = True,
 ) -> str:
     """Sign and store an attestation beside ``image_ref``; returns ``repo@<attestation digest>``."""
     image = require_digest(image_ref)
@@ -85,7 +93,7 @@ def attest(
         predicate=ValidationPredicate(
             lanes_passed=list(lanes_passed), lanes_failed=list(lanes_failed),
             contract_sha256=contract_sha256, git_revision=git_revision, run_id=run_id,
-            created=datetime.now(UTC),
+            created=datetime.now(UTC), waivers=list(waivers), gating=gating,
         ),
     )
     envelope = signing.sign(statement.to_bytes(), key).model_dump_json().encode()
@@ -101,6 +109,7 @@ def verify_attestation(
     *,
     required_lanes: Sequence[str] = (),
     repository: str | None = None,
+    refuse_waivers: bool = False,
 ) -> Statement:
     """The verified statement for ``image``; PromotionRefused with the reason otherwise.
 
@@ -139,6 +148,13 @@ def verify_attestation(
     missing = [lane for lane in required_lanes if lane not in predicate.lanes_passed]
     if missing:
         raise PromotionRefused(f"{image}: not validated by required lane(s): {', '.join(missing)}")
+    if refuse_waivers:
+        waived = sorted({str(w.get("rule")) for w in predicate.waivers if w.get("findings")})
+        if waived:
+            raise PromotionRefused(f"{image}: validated with waived rule(s): {', '.join(waived)}")
+        if not predicate.gating:
+            raise PromotionRefused(f"{image}: validated by a run whose contract lanes did not "
+                                   "gate its tests (--keep-going)")
     return statement
 
 

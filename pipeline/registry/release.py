@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,6 +51,11 @@ class ReleaseRecord(BaseModel):
     finished_at: datetime
     images: list[PublishedImage]
     lanes: list[LaneSummary] = Field(default_factory=list)
+    # Never plain "passed" when a waiver let a finding pass ("passed with waivers") or the
+    # contract lanes did not gate the tests ("not gating"); see RunResult.result.
+    result: str = "passed"
+    gating: bool = True
+    waivers: list[dict[str, Any]] = Field(default_factory=list)
 
 
 def publish_record(
@@ -63,6 +69,9 @@ def publish_record(
     started_at: datetime,
     finished_at: datetime | None = None,
     attestations: Mapping[str, str] | None = None,
+    result: str = "passed",
+    gating: bool = True,
+    waivers: Sequence[Mapping[str, Any]] = (),
 ) -> ReleaseRecord:
     """Build the record (images: service -> ``repo@sha256:...``) and write it to ``path``."""
     published = []
@@ -75,7 +84,8 @@ def publish_record(
     record = ReleaseRecord(
         run_id=run_id, git_revision=git_revision, contract_sha256=contract_sha256,
         started_at=started_at, finished_at=finished_at or datetime.now(UTC),
-        images=published, lanes=list(lanes),
+        images=published, lanes=list(lanes), result=result, gating=gating,
+        waivers=[dict(w) for w in waivers],
     )
     write_record(Path(path), record)
     return record

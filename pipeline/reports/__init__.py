@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.findings import Finding, Severity, Verdict
 from pipeline.reports import jsonreport, junit, markdown, sarif, text
 from pipeline.reports.files import write_text
+
+if TYPE_CHECKING:
+    from pipeline.waivers import WaiverStatus
 
 FORMATS = ("text", "json", "junit", "sarif", "markdown")
 FILE_NAMES = {"text": "{name}.txt", "json": "{name}.json", "junit": "{name}.junit.xml",
@@ -21,31 +25,34 @@ FILE_NAMES = {"text": "{name}.txt", "json": "{name}.json", "junit": "{name}.juni
 
 def render(fmt: str, findings: Sequence[Finding], *, name: str = "check-image",
            fail_on: Severity = Severity.HIGH, checked: Iterable[str] = (),
-           artifact: str | None = None) -> str:
+           artifact: str | None = None, waivers: Sequence[WaiverStatus] = ()) -> str:
+    """`waivers`: every waiver's status (applied, unused, expired), shown in each format."""
     verdict = Verdict.of(findings, fail_on)
     if fmt == "text":
-        return text.render(findings, verdict, title=name)
+        return text.render(findings, verdict, title=name, waivers=waivers)
     if fmt == "json":
         return jsonreport.render(findings, verdict, name=name,
-                                 **({"artifact": artifact} if artifact else {}))
+                                 **({"artifact": artifact} if artifact else {}),
+                                 **({"waivers": [w.as_dict() for w in waivers]} if waivers else {}))
     if fmt == "junit":
-        return junit.render([junit.testsuite(name, junit.finding_cases(findings, checked,
-                                                                       fail_on))])
+        return junit.render([junit.testsuite(name, junit.finding_cases(
+            findings, checked, fail_on, waivers=waivers))])
     if fmt == "sarif":
-        return sarif.render(findings, artifact=artifact)
+        return sarif.render(findings, artifact=artifact, waivers=waivers)
     if fmt == "markdown":
-        return markdown.render(findings, verdict, title=name)
+        return markdown.render(findings, verdict, title=name, waivers=waivers)
     raise ValueError(f"unknown report format {fmt!r} (one of: {', '.join(FORMATS)})")
 
 
 def write_all(findings: Sequence[Finding], out_dir: Path, *, name: str = "check-image",
               fail_on: Severity = Severity.HIGH, checked: Iterable[str] = (),
               artifact: str | None = None,
-              formats: Sequence[str] = FORMATS) -> dict[str, Path]:
+              formats: Sequence[str] = FORMATS,
+              waivers: Sequence[WaiverStatus] = ()) -> dict[str, Path]:
     """Write each format to `out_dir/<name>.<ext>`; returns {format: path}."""
     checked = list(checked)
     rendered = {fmt: render(fmt, findings, name=name, fail_on=fail_on, checked=checked,
-                            artifact=artifact) for fmt in formats}
+                            artifact=artifact, waivers=waivers) for fmt in formats}
     return {fmt: write_text(Path(out_dir) / FILE_NAMES[fmt].format(name=name), body)
             for fmt, body in rendered.items()}
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pipeline.findings import Finding, Severity, sort_findings
+
+if TYPE_CHECKING:
+    from pipeline.waivers import WaiverStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,21 +66,31 @@ def render(suites: Iterable[ET.Element]) -> str:
 
 
 def finding_cases(findings: Sequence[Finding], checked: Iterable[str],
-                  fail_on: Severity) -> list[Case]:
-    """One case per rule id: failed by findings at or above `fail_on`, else passed."""
+                  fail_on: Severity, *, waivers: Sequence[WaiverStatus] = ()) -> list[Case]:
+    """One case per rule id: failed by findings at or above `fail_on`, skipped when a waiver
+    let them pass, else passed."""
+    notes = {w.rule: w for w in waivers}
     by_rule: dict[str, list[Finding]] = {}
     for f in sort_findings(findings):
         by_rule.setdefault(f.rule_id, []).append(f)
     cases = []
     for rule_id in sorted(set(checked) | set(by_rule)):
         found = by_rule.get(rule_id, [])
-        failing = [f for f in found if f.level >= fail_on]
+        failing = [f for f in found if f.level >= fail_on and f.gates]
+        waived = [f for f in found if f.level >= fail_on and not f.gates]
         text = "\n".join(f"[{f.level.label}] {f.message}"
+                         + (f" ({f.waived.describe()})" if f.waived else "")
                          + "".join(f"\n  at {e.describe()}" for e in f.evidence[:10])
                          for f in found)
+        note = notes.get(rule_id)
+        failure = f"{len(failing)} finding(s): {failing[0].message}" if failing else None
+        if failure and note is not None and note.expired:
+            failure += f" (waiver expired on {note.until})"
         cases.append(Case(
             name=rule_id, classname=found[0].subject or "image" if found else "image",
-            failure=(f"{len(failing)} finding(s): {failing[0].message}" if failing else None),
+            failure=failure,
+            skipped=(f"{len(waived)} finding(s) {waived[0].waived.describe()}"  # type: ignore[union-attr]
+                     if waived and not failing else None),
             details=text if failing else "", output=text if found and not failing else "",
         ))
     return cases

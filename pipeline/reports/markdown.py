@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pipeline.findings import Finding, Verdict, sort_findings
+
+if TYPE_CHECKING:
+    from pipeline.waivers import WaiverStatus
 
 
 def cell(text: str) -> str:
@@ -18,12 +22,16 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def render(findings: Sequence[Finding], verdict: Verdict, *, title: str = "Image contract") -> str:
-    mark = "✅" if verdict.passed else "❌"
+def render(findings: Sequence[Finding], verdict: Verdict, *, title: str = "Image contract",
+           waivers: Sequence[WaiverStatus] = ()) -> str:
+    mark = ("⚠️" if verdict.waived else "✅") if verdict.passed else "❌"
     out = [f"## {mark} {cell(title)}", "", verdict.summary(), ""]
     if findings:
-        rows = [(f.level.label, f"`{f.rule_id}`", f.message,
+        rows = [(f.level.label, f"`{f.rule_id}`",
+                 f.message + (f" ({f.waived.describe()})" if f.waived else ""),
                  "; ".join(e.describe() for e in f.evidence[:3]))
                 for f in sort_findings(findings)]
         out += [table(("severity", "rule", "message", "evidence"), rows), ""]
+    if waivers:
+        out += ["### Waivers", "", *(f"- {cell(w.describe())}" for w in waivers), ""]
     return "\n".join(out) + "\n"

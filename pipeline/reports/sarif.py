@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.findings import Finding, rule, sort_findings
+
+if TYPE_CHECKING:
+    from pipeline.waivers import WaiverStatus
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 def document(findings: Sequence[Finding], *, tool: str = "pipeline check-image",
-             version: str = "0.1.0", artifact: str | None = None) -> dict[str, Any]:
+             version: str = "0.1.0", artifact: str | None = None,
+             waivers: Sequence[WaiverStatus] = ()) -> dict[str, Any]:
     ordered = sort_findings(findings)
     rule_ids = sorted({f.rule_id for f in ordered})
     index = {rid: i for i, rid in enumerate(rule_ids)}
@@ -52,11 +56,16 @@ def document(findings: Sequence[Finding], *, tool: str = "pipeline check-image",
             "properties": {"severity": f.level.label, "remediation": f.remediation,
                            "evidence": [e.as_dict() for e in f.evidence],
                            **({"subject": f.subject} if f.subject else {})},
+            # SARIF 2.1.0 §3.35: a suppressed result is still a result, marked as accepted.
+            **({"suppressions": [{"kind": "external", "status": "accepted",
+                                  "justification": f.waived.describe()}]} if f.waived else {}),
         })
     return {
         "$schema": SCHEMA, "version": "2.1.0",
         "runs": [{"tool": {"driver": {"name": tool, "version": version, "rules": rules}},
-                  "results": results}],
+                  "results": results,
+                  **({"properties": {"waivers": [w.as_dict() for w in waivers]}}
+                     if waivers else {})}],
     }
 
 

@@ -51,3 +51,11 @@ def count_line(run: RunResult) -> str:
     noun = "lane" if len(run) == 1 else "lanes"
     parts = [f"{counts[status]} {status.value}" for status in STATUS_ORDER if counts.get(status)]
     return f"{len(run)} {noun}: " + (", ".join(parts) if parts else "none")
+
+
+def waiver_lines(run: RunResult) -> list[str]:
+    """One line per contract waiver, and one if the contract lanes did not gate the tests."""
+    lines = [f"waiver: {redact(w.describe())}" for w in run.waivers]
+    if not run.gating:
+        lines.append("not gating: test lanes ran whatever the contract lanes said (--keep-going)")
+    return lines

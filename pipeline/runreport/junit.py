@@ -56,6 +56,7 @@ def lane_suite(result: LaneResult) -> ET.Element:
         error=message if status is LaneStatus.ERRORED else None,
         # A cancelled lane did not fail on its own: it is reported like a skipped one.
         skipped=message if status in (LaneStatus.SKIPPED, LaneStatus.CANCELLED) else None,
+        output="\n".join(_clean(redact(f"waiver: {w.describe()}")) for w in result.waivers),
     )
     suite = junit.testsuite(result.name, [case])
     if result.started is not None:
@@ -66,6 +67,9 @@ def lane_suite(result: LaneResult) -> ET.Element:
                         ("lane.skipped_because", result.skipped_because or "")):
         if value:
             ET.SubElement(properties, "property", {"name": name, "value": _clean(value)})
+    for waiver in result.waivers:
+        ET.SubElement(properties, "property", {"name": f"waiver.{waiver.rule}",
+                                               "value": _clean(redact(waiver.describe()))})
     suite.insert(0, properties)  # JUnit schema: <properties> comes before the test cases
     return suite
 

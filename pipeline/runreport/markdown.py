@@ -8,8 +8,14 @@ from pathlib import Path
 from pipeline.dag.graph import critical_path_of
 from pipeline.dag.status import LaneResult, LaneStatus, RunResult
 from pipeline.errors import ReportError
-from pipeline.reports.markdown import table
-from pipeline.runreport.format import count_line, detail, format_duration, lane_duration
+from pipeline.reports.markdown import cell, table
+from pipeline.runreport.format import (
+    count_line,
+    detail,
+    format_duration,
+    lane_duration,
+    waiver_lines,
+)
 
 _ICON = {
     LaneStatus.PASSED: "✅",
@@ -22,6 +28,13 @@ _ICON = {
 }
 
 
+def _icon(run: RunResult) -> str:
+    # A pass that a waiver or --keep-going qualified is not shown as a clean pass.
+    if run.status is LaneStatus.PASSED and run.result != "passed":
+        return "⚠️"
+    return _ICON[run.status]
+
+
 def render_markdown(
     results: RunResult | Iterable[LaneResult], *, title: str = "Pipeline run",
 ) -> str:
@@ -29,11 +42,14 @@ def render_markdown(
     rows = [(f"`{result.name}`", f"{_ICON[result.status]} {result.status.value}",
              lane_duration(result), detail(result)) for result in run]
     lines = [
-        f"## {title}: {_ICON[run.status]} {run.status.value} (exit {run.exit_code})",
+        f"## {title}: {_icon(run)} {run.result} (exit {run.exit_code})",
         "",
         table(("Lane", "Status", "Duration", "Reason"), rows),
     ]
     lines += ["", count_line(run) + "."]
+    notes = waiver_lines(run)
+    if notes:
+        lines += ["", "### Waivers", "", *(f"- {cell(line)}" for line in notes)]
     if run.duration:
         path = critical_path_of(run)
         line = f"Wall time {format_duration(run.duration)}"

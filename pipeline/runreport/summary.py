@@ -35,6 +35,17 @@ class Tests(_Model):
     skipped: int
 
 
+class WaiverSummary(_Model):
+    """A contract waiver as the run applied it (pipeline.waivers.WaiverStatus)."""
+
+    subject: str
+    rule: str
+    reason: str
+    until: str | None = None
+    expired: bool = False
+    findings: int = 0
+
+
 class LaneSummary(_Model):
     name: str
     kind: str
@@ -50,6 +61,7 @@ class LaneSummary(_Model):
     tests: Tests | None
     files: list[str]  # copied into the reports directory, relative to it
     missing_files: list[str]  # declared by the lane but absent when reports were written
+    waivers: list[WaiverSummary] = []
 
 
 class CriticalPathSummary(_Model):
@@ -68,6 +80,11 @@ class RunSummary(_Model):
     counts: dict[str, int]
     critical_path: CriticalPathSummary
     lanes: list[LaneSummary]
+    # "passed", "passed with waivers", "not gating"..., never plain "passed" when a waiver
+    # let a finding pass or the contract lanes did not gate the tests (--keep-going).
+    result: str = ""
+    gating: bool = True
+    waivers: list[WaiverSummary] = []
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -114,6 +131,7 @@ def lane_summary(
                     skipped=tests.skipped) if tests is not None else None,
         files=files or [],
         missing_files=missing or [],
+        waivers=[WaiverSummary(**w.as_dict()) for w in result.waivers],
     )
 
 
@@ -141,4 +159,7 @@ def run_summary(
             lane_summary(result, files=files.get(result.name), missing=missing.get(result.name))
             for result in run
         ],
+        result=run.result,
+        gating=run.gating,
+        waivers=[WaiverSummary(**w.as_dict()) for w in run.waivers],
     )

@@ -9,7 +9,13 @@ from typing import TextIO
 from pipeline.dag.graph import critical_path_of
 from pipeline.dag.scheduler import EventCallback, LaneEvent
 from pipeline.dag.status import LaneResult, LaneStatus, RunResult
-from pipeline.runreport.format import count_line, detail, format_duration, lane_duration
+from pipeline.runreport.format import (
+    count_line,
+    detail,
+    format_duration,
+    lane_duration,
+    waiver_lines,
+)
 
 _HEADER = ("LANE", "STATUS", "DURATION", "REASON")
 
@@ -26,6 +32,7 @@ def render_summary(results: RunResult | Iterable[LaneResult]) -> str:
     for name, status, duration, reason in [_HEADER, *rows]:
         line = f"{name:<{widths[0]}}  {status:<{widths[1]}}  {duration:>{widths[2]}}  {reason}"
         lines.append(line.rstrip())
+    lines += waiver_lines(run)
     lines.append(_closing_line(run))
     return "\n".join(lines) + "\n"
 
@@ -36,7 +43,7 @@ def _status_cell(status: LaneStatus) -> str:
 
 
 def _closing_line(run: RunResult) -> str:
-    line = f"{count_line(run)}; result: {run.status.value} (exit {run.exit_code})"
+    line = f"{count_line(run)}; result: {run.result} (exit {run.exit_code})"
     if run.duration:
         path = critical_path_of(run)
         line += f"; wall {format_duration(run.duration)}"
