@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -256,11 +257,13 @@ class Service(Model):
     checks: Checks | None = None
     waive: list[Waiver] = []
 
-    @model_validator(mode="after")
-    def _waivers_name_rules_once(self) -> Service:
+    @field_validator("waive")
+    @classmethod
+    def _waivers_name_rules_once(cls, waive: list[Waiver], info: ValidationInfo) -> list[Waiver]:
         seen: set[str] = set()
-        classes = self.forbidden.classes()
-        for waiver in self.waive:
+        forbidden = info.data.get("forbidden")   # absent when it failed its own validation
+        classes = forbidden.classes() if forbidden is not None else {}
+        for waiver in waive:
             if waiver.rule in seen:
                 raise ValueError(f"rule {waiver.rule!r} is waived twice")
             seen.add(waiver.rule)
@@ -268,7 +271,7 @@ class Service(Model):
             if tool_class != waiver.rule and tool_class not in classes:
                 raise ValueError(f"waiver of {waiver.rule!r}: no tool class {tool_class!r} "
                                  f"(known: {', '.join(classes) or 'none'})")
-        return self
+        return waive
 
 
 class DependencyHealth(Model):
