@@ -55,13 +55,18 @@ def dependency_container(ctx: RunContext, name: str) -> dagger.Container:
     return container
 
 
-async def _once(ctx: RunContext, key: str, make: Callable[[], Awaitable[None]]) -> None:
-    """Run `make` once per run for `key`; concurrent callers wait for the first one's result."""
+async def _once(ctx: RunContext, key: str, make: Callable[[], Awaitable[None]],
+                log: Path | None = None) -> None:
+    """Run `make` once per run for `key`; concurrent callers wait for the first one's result
+    (a failure is theirs too, noted in their `log`)."""
     memo: dict[str, tuple[anyio.Event, list[BaseException | None]]] = ctx.shared.setdefault(_MEMO, {})
     if key in memo:
         done, outcome = memo[key]
         await done.wait()
         if outcome[0] is not None:
+            if log is not None:
+                with log.open("a", encoding="utf-8") as out:
+                    out.write(f"$ {key}: failed earlier in this run: {outcome[0]}\n")
             raise outcome[0]
         return
     done, outcome = anyio.Event(), [None]
@@ -101,12 +106,13 @@ class Preparer:
         Raises NotReady naming the dependency or step that failed."""
         for name in names:
             if name in self.ctx.contract.dependencies:
-                await _once(self.ctx, f"dependency:{name}", lambda n=name: self._dependency(n))
+                await _once(self.ctx, f"dependency:{name}", lambda n=name: self._dependency(n),
+                            self.log)
             else:
                 spec = self.ctx.contract.services[name]
                 await self.prepare(spec.runtime.depends_on)
                 if spec.runtime.init:
-                    await _once(self.ctx, f"init:{name}", lambda n=name: self._init(n))
+                    await _once(self.ctx, f"init:{name}", lambda n=name: self._init(n), self.log)
 
     async def _dependency(self, name: str) -> None:
         dep = self.ctx.contract.dependencies[name]

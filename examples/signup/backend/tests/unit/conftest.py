@@ -1,14 +1,18 @@
 """Unit tests against a real PostgreSQL (the contract's checks.depends_on = ["postgres"]).
 
-DATABASE_URL says where; the schema comes from the app's own migrations, and every
-test starts from empty tables. Mail is captured in a list instead of sent.
+DATABASE_URL says which server. The tests make their own database on it (the
+integration tests may use the service's database at the same time), its schema from
+the app's own migrations, and every test starts from empty tables. Mail is captured
+in a list instead of sent.
 """
 
 from __future__ import annotations
 
 import os
 
+import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from app.db import connect
 from app.main import create_app
@@ -29,9 +33,18 @@ def settings(tmp_path_factory) -> Settings:
         "SMTP_HOST": "smtp.invalid",
         "STATIC_DIR": str(static),
     }
+    env["DATABASE_URL"] = own_database(env["DATABASE_URL"], "signup_unit")
     settings = Settings.from_env(env)
     migrate(settings.database_url)
     return settings
+
+
+def own_database(url: str, name: str) -> str:
+    """A fresh, empty database `name` on the server `url` names; its URL."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_conninfo(**{**conninfo_to_dict(url), "dbname": name})
 
 
 @pytest.fixture
