@@ -62,6 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(plan)
     plan.add_argument("--format", choices=("text", "mermaid", "dot"), default="text")
     plan.add_argument("--publish-to", metavar="REPOSITORY", default=None)
+    plan.add_argument("--keep-going", action="store_true",
+                      help="the plan of validate --keep-going (tests after, not gated by, contracts)")
     plan.set_defaults(handler=run_plan, kinds=())
 
 

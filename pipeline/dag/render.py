@@ -30,6 +30,8 @@ def render_plan(graph: Graph) -> str:
             lines.append(head)
             if lane.needs:
                 lines.append(f"    needs: {', '.join(lane.needs)}")
+            if lane.after:
+                lines.append(f"    after (whatever their result): {', '.join(lane.after)}")
             if lane.inputs:
                 lines.append(f"    inputs: {', '.join(lane.inputs)}")
             if lane.timeout is not None:
@@ -46,6 +48,8 @@ def render_mermaid(graph: Graph) -> str:
     for name in ids:
         for need in graph[name].needs:
             lines.append(f"  {ids[need]} --> {ids[name]}")
+        for before in graph[name].after:
+            lines.append(f"  {ids[before]} -.-> {ids[name]}")
     return "\n".join(lines) + "\n"
 
 
@@ -58,6 +62,8 @@ def render_dot(graph: Graph) -> str:
     for name in graph.order():
         for need in graph[name].needs:
             lines.append(f'  "{need}" -> "{name}";')
+        for before in graph[name].after:
+            lines.append(f'  "{before}" -> "{name}" [style=dashed];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -104,7 +104,7 @@ def test_a_missing_secret_reference_stops_the_run_with_one_line(engine_env, proj
     result = validate(project, tmp_path / "reports", token=None)
     assert result.returncode == 2, result.stdout + result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("pipeline: error")]
-    line = next(n for n, text in enumerate(CONTRACT.splitlines(), 1) if "API_TOKEN" in text)
+    line = next(n for n, text in enumerate(CONTRACT.splitlines(), 1) if text.startswith("env = { API_TOKEN"))
     assert lines == [f"pipeline: error: {project / 'pipeline.toml'}:{line}: "
                      "integration.env.API_TOKEN: environment variable ADOPT_TEST_TOKEN is not set"], \
         result.stderr

@@ -136,3 +136,18 @@ def test_selecting_an_after_lane_brings_what_it_waits_for() -> None:
     graph = Graph([Lane("contract", outcome(True)),
                    Lane("tests", outcome(True), after=("contract",))])
     assert set(graph.select(["tests"]).names) == {"contract", "tests"}
+
+
+def test_plan_shows_order_only_edges() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "pipeline", "plan", "--source", str(SIGNUP),
+                           "--overlay", "pipeline.offline.toml", "--keep-going"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "after (whatever their result): contract:app" in done.stdout
+    mermaid = subprocess.run([sys.executable, "-m", "pipeline", "plan", "--source", str(SIGNUP),
+                              "--keep-going", "--format", "mermaid"],
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert "-.->" in mermaid.stdout
