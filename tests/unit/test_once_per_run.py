@@ -1,0 +1,76 @@
+"""Dependencies' health checks and init steps happen once per run, whichever lane asks first.
+
+Lanes run concurrently and share the dependency instances, so the second asker waits
+for the first one's result (and its failure is theirs too, noted in their log).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from pipeline.contract import load_contract
+from pipeline.lanes.context import RunContext
+from pipeline.lanes.dependencies import NotReady, _once
+
+
+def context(tmp_path: Path) -> RunContext:
+    (tmp_path / "pipeline.toml").write_text('[services.api]\ncontext = "."\nport = 80\n')
+    return RunContext(source=None, contract=load_contract(tmp_path / "pipeline.toml"),  # type: ignore[arg-type]
+                      scratch=tmp_path, run_id="t")
+
+
+def test_concurrent_askers_share_one_execution(tmp_path: Path) -> None:
+    ctx, calls = context(tmp_path), []
+
+    async def make() -> None:
+        calls.append("ran")
+        await anyio.sleep(0.05)   # the others ask while this one is still running
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            for _ in range(3):
+                group.start_soon(_once, ctx, "init:api", make)
+        await _once(ctx, "init:api", make)       # and one after it finished
+
+    anyio.run(main)
+    assert calls == ["ran"]
+
+
+def test_a_failure_is_every_askers_and_noted_in_their_logs(tmp_path: Path) -> None:
+    ctx, log = context(tmp_path), tmp_path / "output.log"
+
+    async def make() -> None:
+        raise NotReady("init step 0 of api `migrate` exited 1: relation missing")
+
+    async def main() -> list[str]:
+        seen = []
+        for lane_log in (None, log):
+            try:
+                await _once(ctx, "init:api", make, lane_log)
+            except NotReady as exc:
+                seen.append(str(exc))
+        return seen
+
+    seen = anyio.run(main)
+    assert seen == ["init step 0 of api `migrate` exited 1: relation missing"] * 2
+    assert "init:api: failed earlier in this run: init step 0" in log.read_text()
+
+
+def test_runs_do_not_share_results(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    async def make() -> None:
+        calls.append("ran")
+
+    for run in (context(tmp_path / "a"), context(tmp_path / "b")):
+        anyio.run(_once, run, "dependency:db", make)
+    assert calls == ["ran", "ran"]
+
+
+@pytest.fixture(autouse=True)
+def _dirs(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
