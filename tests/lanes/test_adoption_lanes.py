@@ -14,11 +14,15 @@ import os
 import secrets
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, local_image
+from pipeline.errors import PromotionRefused
+from pipeline.registry import RegistryClient, parse_reference, verify_attestation
+from pipeline.registry.signing import generate_key_pair, load_public_key
+from tests.conftest import REGISTRY, ROOT, local_image
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -70,11 +74,14 @@ def project(tmp_path_factory) -> Path:
     return root
 
 
-def validate(project: Path, reports: Path, *args: str, token: str | None = TOKEN):
+def validate(project: Path, reports: Path, *args: str, token: str | None = TOKEN,
+             signing_key: str | None = None):
     env = {**os.environ, "PIPELINE_LOG_LEVEL": "error"}
     env.pop("ADOPT_TEST_TOKEN", None)
     if token is not None:
         env["ADOPT_TEST_TOKEN"] = token
+    if signing_key is not None:
+        env["PIPELINE_SIGNING_KEY"] = signing_key
     result = subprocess.run(
         [sys.executable, "-m", "pipeline", "validate", "--source", str(project),
          "--reports", str(reports), "--progress", "quiet", *args],
@@ -142,8 +149,22 @@ def test_waiving_what_failed_passes_with_waivers_and_says_so(engine_env, project
         f'  {{ rule = "{rule}", reason = "inherited from the base image" }},\n'
         for rule in failing) + "]\n")
     reports = tmp_path / "reports"
-    result = validate(project, reports, "--overlay", "waivers.toml")
+    private, public = generate_key_pair()
+    repository = f"{REGISTRY}/pipeline-test/adopt-{uuid.uuid4().hex[:8]}"
+    result = validate(project, reports, "--overlay", "waivers.toml", "--publish-to", repository,
+                      "--git-revision", "abc123", signing_key=private.decode())
     assert result.returncode == 0, result.stdout + result.stderr
+    # The release and the attestation say so, for promotion policy to refuse.
+    record = json.loads((reports / "lanes" / "publish" / "release.json").read_text())
+    assert record["result"] == "passed with waivers" and record["gating"] is True
+    assert sorted(w["rule"] for w in record["waivers"]) == failing
+    ref = parse_reference(record["images"][0]["reference"])
+    key = load_public_key(public, source="test key")
+    with RegistryClient.for_reference(ref) as client:
+        statement = verify_attestation(client, ref, key)
+        assert sorted(w["rule"] for w in statement.predicate.waivers) == failing
+        with pytest.raises(PromotionRefused, match="waived rule"):
+            verify_attestation(client, ref, key, refuse_waivers=True)
     data = summary(reports)
     assert data["result"] == "passed with waivers" and data["gating"] is True
     assert sorted(w["rule"] for w in data["waivers"]) == failing
