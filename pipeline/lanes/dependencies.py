@@ -19,6 +19,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import dagger
@@ -27,6 +28,9 @@ from dagger import dag
 from pipeline.dag.messages import one_line
 from pipeline.lanes.context import RunContext, with_env
 from pipeline.lanes.tooling import Step
+
+if TYPE_CHECKING:  # topology imports this module
+    from pipeline.lanes.topology import Topology
 
 _MEMO = "pipeline.lanes.dependencies"
 
@@ -97,8 +101,7 @@ def _append(log: Path | None, title: str, step: Step) -> None:
 class Preparer:
     """Brings up what one lane names, in dependency order, before the lane starts it."""
 
-    def __init__(self, topology, log: Path | None = None) -> None:
-        # `topology` is a pipeline.lanes.topology.Topology (not imported: it imports us).
+    def __init__(self, topology: Topology, log: Path | None = None) -> None:
         self.topology, self.ctx, self.log = topology, topology.ctx, log
 
     async def prepare(self, names: Sequence[str]) -> None:

@@ -1,14 +1,15 @@
 """Gradual adoption on the real engine: --keep-going, waivers, init steps, secret references.
 
 A deliberately imperfect service (root, Debian's package managers kept) that does answer
-its health check; an integration lane that reaches it by name and prints a secret given
-by reference. The same project is run four ways with overlays, as a team adopting the
+its health check, built with a build secret; an integration lane that reaches it by name
+and prints a secret given by reference. The same project is run four ways with overlays, as a team adopting the
 pipeline would: plain (tests skipped), --keep-going (tests run, run fails), with waivers
 for what failed (passes with waivers), and with an init step that fails.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -27,11 +28,15 @@ from tests.conftest import REGISTRY, ROOT, local_image
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 TOKEN = "adopt-" + secrets.token_hex(12)
+TOKEN_SHA256 = hashlib.sha256(TOKEN.encode()).hexdigest()
 
+# The build proves it was given the secret (by its hash: the Dockerfile is in the history).
 DOCKERFILE = f"""\
 ARG BASE={local_image("python:3.11")}
 FROM ${{BASE}}
 WORKDIR /srv
+RUN --mount=type=secret,id=BUILD_TOKEN \\
+    test "$(sha256sum < /run/secrets/BUILD_TOKEN | cut -c1-64)" = "{TOKEN_SHA256}"
 RUN echo ok > /srv/health
 EXPOSE 8080
 ENTRYPOINT ["python3", "-m", "http.server", "8080", "--directory", "/srv"]
@@ -44,6 +49,7 @@ py = "{local_image("python:3.11")}"
 [services.web]
 context = "web"
 port = 8080
+build_secrets = {{ BUILD_TOKEN = "env:ADOPT_TEST_TOKEN" }}
 health = {{ path = "/health", body_contains = "ok", startup_seconds = 20 }}
 
 [integration]
@@ -111,10 +117,12 @@ def test_a_missing_secret_reference_stops_the_run_with_one_line(engine_env, proj
     result = validate(project, tmp_path / "reports", token=None)
     assert result.returncode == 2, result.stdout + result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("pipeline: error")]
-    line = next(n for n, text in enumerate(CONTRACT.splitlines(), 1) if text.startswith("env = { API_TOKEN"))
+    # The first reference read is the build secret's.
+    line = next(n for n, text in enumerate(CONTRACT.splitlines(), 1)
+                if text.startswith("build_secrets"))
     assert lines == [f"pipeline: error: {project / 'pipeline.toml'}:{line}: "
-                     "integration.env.API_TOKEN: environment variable ADOPT_TEST_TOKEN is not set"], \
-        result.stderr
+                     "services.web.build_secrets.BUILD_TOKEN: environment variable "
+                     "ADOPT_TEST_TOKEN is not set"], result.stderr
     assert "Traceback" not in result.stderr
 
 
