@@ -127,7 +127,10 @@ class Archive:
         except ImageError:
             raise
         except READ_ERRORS as exc:
-            if not self._members:
+            # No first header at all: not a tar. A first header that is refused (a bomb) is
+            # worth naming.
+            if not self._members and str(exc) in ("bad header checksum",
+                                                  "unexpected end of data", ""):
                 raise ImageError(f"{self.path}: not a tar archive") from None
             raise ImageError(f"{self.path}: damaged or truncated tar ({_why(exc)})") from None
         if not self._members:
