@@ -103,9 +103,12 @@ def _pax_int(extra: dict[str, str], key: str, default: int) -> int:
 
 def _checksum_ok(header: bytes, stored: bytes) -> bool:
     try:
-        expected = _number(stored)
+        expected = int(stored.rstrip(b"\0"), 8)
     except ValueError:
-        return False
+        try:
+            expected = _number(stored)
+        except ValueError:
+            return False
     # The checksum is the byte sum with its own field read as eight spaces. Adler-32's low
     # half is that sum + 1 (mod 65521), computed in C: the sum itself, in Python, costs
     # more than the rest of the header.
@@ -199,9 +202,12 @@ class TarStream:
             if not _checksum_ok(header, raw_sum):
                 raise TarFormatError("bad header checksum")
             try:
-                size = _number(raw_size)
+                size = int(raw_size.rstrip(b"\0"), 8)    # the common case, one C call
             except ValueError:
-                raise TarFormatError("malformed size field") from None
+                try:
+                    size = _number(raw_size)
+                except ValueError:
+                    raise TarFormatError("malformed size field") from None
             if size < 0:
                 raise TarFormatError(f"negative member size {size}")
             if kind in (b"x", b"g", b"L", b"K"):
@@ -218,23 +224,30 @@ class TarStream:
                 continue
             if kind == b"S":
                 raise TarFormatError("GNU sparse members are not supported")
-            name = _text(raw_name)
+            name = raw_name.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
             if magic == USTAR and prefix[0] != 0:
                 name = f"{_text(prefix)}/{name}"
+            link = _text(raw_link) if raw_link[0] else ""
             extra = {**pax_global, **pax} if pax_global else pax
             if extra:
                 name = extra.get("path", long_name or name)
-                linkname = extra.get("linkpath", long_link or _text(raw_link))
+                linkname = extra.get("linkpath", long_link or link)
                 size = _pax_int(extra, "size", size)
             else:
                 name = long_name or name
-                linkname = long_link or _text(raw_link)
+                linkname = long_link or link
             if kind == b"5":
                 name = name.rstrip("/") or name
             try:
-                mode = _number(raw_mode) & 0o7777
-                uid = _pax_int(extra, "uid", 0) if "uid" in extra else _number(raw_uid)
-                gid = _pax_int(extra, "gid", 0) if "gid" in extra else _number(raw_gid)
+                try:
+                    mode = int(raw_mode.rstrip(b"\0"), 8) & 0o7777
+                    uid = int(raw_uid.rstrip(b"\0"), 8)
+                    gid = int(raw_gid.rstrip(b"\0"), 8)
+                except ValueError:
+                    mode, uid, gid = (_number(raw_mode) & 0o7777, _number(raw_uid),
+                                      _number(raw_gid))
+                if extra:
+                    uid, gid = _pax_int(extra, "uid", uid), _pax_int(extra, "gid", gid)
             except ValueError:
                 raise TarFormatError(f"{name[:200]}: malformed header field") from None
             padded = (size + BLOCK - 1) // BLOCK * BLOCK

@@ -14,6 +14,7 @@ while it is read; see pipeline.image.digest.
 from __future__ import annotations
 
 import fnmatch
+import gc
 import gzip
 import io
 import re
@@ -111,7 +112,18 @@ class TarballImage:
 def read_tarball(path: Path, *, on_file: OnFile | None = None,
                  scan_limit: int = 1024 * 1024) -> TarballImage:
     """Read an image tarball in one streaming pass; ImageError on anything unreadable."""
-    path = Path(path)
+    # Tens of thousands of small acyclic records: the cycle collector would walk them
+    # again and again while they are made, for nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _read_tarball(Path(path), on_file, scan_limit)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _read_tarball(path: Path, on_file: OnFile | None, scan_limit: int) -> TarballImage:
     with Archive.open(path) as archive:
         parts = archive.parts()
         try:
