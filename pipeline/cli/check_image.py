@@ -43,6 +43,10 @@ def _severity(text: str) -> Severity:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pipeline.image.view import prefetch_digests
+
+    # The image's layer digests start hashing on another core while the contract loads.
+    prefetch_digests(args.image)
     # Here, not at the top: `--help` and argument errors need none of these.
     from pipeline import reports
     from pipeline.contract import load_contract

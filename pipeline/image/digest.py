@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import queue
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -48,22 +49,47 @@ def _compare(source: Path, expected: list[Expected], digests: dict[str, str]) ->
 
 
 class Verifier:
-    """Hashes blobs on one worker thread; `check()` raises the first mismatch."""
+    """Hashes blobs on one worker thread; `check()` raises the first mismatch.
+
+    The worker is a daemon thread: a command that fails before reading the image (a bad
+    contract) exits at once rather than waiting for a gigabyte to be hashed. The same
+    span asked twice is hashed once, so `prefetch` can start the work early.
+    """
 
     def __init__(self, source: Path) -> None:
         self._source = source
-        self._pool: ThreadPoolExecutor | None = None
-        self._jobs: list[tuple[Future[dict[str, str]], list[Expected]]] = []
+        self._queue: queue.SimpleQueue[tuple[Future[dict[str, str]], int, int, list[str]] | None] \
+            | None = None
+        self._futures: dict[tuple[int, int, tuple[str, ...]], Future[dict[str, str]]] = {}
+        self._checks: list[tuple[Future[dict[str, str]], list[Expected]]] = []
         self._stop = threading.Event()
 
     def span(self, start: int, size: int, expected: list[Expected]) -> None:
         """Hash `size` bytes of the tarball file from `start` in the background."""
         if not expected:
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="digest")
         algos = sorted({e.algo for e in expected})
-        self._jobs.append((self._pool.submit(self._hash_span, start, size, algos), expected))
+        key = (start, size, tuple(algos))
+        future = self._futures.get(key)
+        if future is None:
+            if self._queue is None:
+                self._queue = queue.SimpleQueue()
+                threading.Thread(target=self._work, args=(self._queue,), daemon=True,
+                                 name="digest").start()
+            future = self._futures[key] = Future()
+            self._queue.put((future, start, size, algos))
+        self._checks.append((future, expected))
+
+    def _work(self, jobs: queue.SimpleQueue[tuple[Future[dict[str, str]], int, int, list[str]]
+                                             | None]) -> None:
+        while (job := jobs.get()) is not None:
+            future, start, size, algos = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(self._hash_span(start, size, algos))
+            except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+                future.set_exception(exc)
 
     def _hash_span(self, start: int, size: int, algos: list[str]) -> dict[str, str]:
         hashers = [hashlib.new(a) for a in algos]
@@ -72,7 +98,9 @@ class Verifier:
         with open(self._source, "rb", buffering=0) as raw:
             raw.seek(start)
             left = size
-            while left and not self._stop.is_set():
+            while left:
+                if self._stop.is_set():
+                    raise ImageError(f"{self._source}: digest check stopped")
                 got = raw.readinto(view[:min(len(buffer), left)])
                 if not got:
                     raise ImageError(f"{self._source}: truncated while checking digests")
@@ -82,16 +110,52 @@ class Verifier:
         return {a: h.hexdigest() for a, h in zip(algos, hashers, strict=True)}
 
     def check(self) -> None:
-        """Wait for every hash submitted; ImageError on the first that does not match."""
-        for future, expected in self._jobs:
-            _compare(self._source, expected, future.result())
-        self._jobs.clear()
+        """Wait for every hash asked for; ImageError on the first that does not match."""
+        for future, expected in self._checks:
+            try:
+                digests = future.result()
+            except OSError as exc:
+                raise ImageError(f"{self._source}: cannot read to check digests "
+                                 f"({exc.strerror or exc})") from None
+            _compare(self._source, expected, digests)
+        self._checks.clear()
 
     def close(self) -> None:
         self._stop.set()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        for future in self._futures.values():
+            future.cancel()
+        if self._queue is not None:
+            self._queue.put(None)
+            self._queue = None
+
+    # --- started early, taken up later by the reader ---------------------------------
+
+    @staticmethod
+    def _identity(path: Path) -> tuple[object, ...] | None:
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        return (str(path.resolve()), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+    def share(self) -> None:
+        """Offer this verifier to the next `for_file` of the same, unchanged file."""
+        identity = self._identity(self._source)
+        if identity is not None:
+            _SHARED[identity] = self
+
+    @classmethod
+    def for_file(cls, path: Path) -> Verifier:
+        """The verifier `share()`d for this file (its hashes already under way), or a new one."""
+        identity = cls._identity(path)
+        shared = _SHARED.pop(identity, None) if identity is not None else None
+        if shared is None:
+            return cls(path)
+        shared._checks.clear()     # the reader states its own expectations
+        return shared
+
+
+_SHARED: dict[tuple[object, ...], Verifier] = {}
 
 
 class HashingReader(io.RawIOBase):

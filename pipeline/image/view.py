@@ -144,7 +144,7 @@ def _read_tarball(path: Path, on_file: OnFile | None, scan_limit: int) -> Tarbal
         fs = Filesystem()
         captured = _Captured(path)
         content_size = 0
-        verifier = Verifier(path)
+        verifier = Verifier.for_file(path)
         try:
             for layer, blob in zip(layers, parts.layers, strict=True):
                 try:
@@ -165,6 +165,37 @@ def _read_tarball(path: Path, on_file: OnFile | None, scan_limit: int) -> Tarbal
             verifier.close()
     return TarballImage(path, config, layers, parts.annotations, parts.repo_tags, content_size,
                         fs, parts.format, parts.config_digest, captured.files)
+
+
+def prefetch_digests(path: Path) -> None:
+    """Start hashing the layers of a plain tarball in the background, for a `read_tarball`
+    of the same file later: check-image calls it before loading the contract, so the
+    hashing runs on another core during that start-up. Any problem is left for
+    `read_tarball` to report; compressed tarballs are not prefetched (they hash inline).
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(512)[257:262] != b"ustar":
+                return
+        with Archive.open(path) as archive:
+            parts = archive.parts()
+            config = ImageConfig.from_json(parts.config)
+            if config.diff_ids and len(config.diff_ids) != len(parts.layers):
+                return
+            verifier = Verifier(path)
+            for index, blob in enumerate(parts.layers[:MAX_LAYERS]):
+                span = archive.span(blob.member)
+                if span is None:
+                    continue
+                with archive.stream(blob.member) as raw:
+                    head = raw.peek(4)[:4]
+                compressed = head[:2] == GZIP_MAGIC or blob.media_type.endswith("+gzip")
+                layer = Layer(index, "", blob.size, blob.media_type)
+                verifier.span(*span, _expected(blob, layer, config, compressed, path))
+            verifier.share()
+    except (ImageError, *READ_ERRORS, AttributeError):
+        return
 
 
 class _Captured:
