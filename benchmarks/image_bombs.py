@@ -53,6 +53,16 @@ def main() -> int:
             print(f"{name:<18} {file_mb:8.2f} {got.returncode:4d} {got.wall:7.2f} "
                   f"{got.cpu:6.2f} {got.peak_mib:9.1f} {peer.wall:10.2f} {peer.peak_mib:9.1f} "
                   f"{got.wall / peer.wall:7.2f} {got.peak_mib / peer.peak_mib:6.2f}")
+            if name == "absent-whiteouts":
+                # Also beside a clean image with as many entries (files + whiteouts): linear
+                # cost means a whiteout of an absent path costs about what a file does.
+                same = bombs.many_files(work / "clean-entries.tar", 2 * size * 1000)
+                twin = best([*argv[:4], str(same), *argv[5:]], args.repeat)
+                print(f"{'  same entries':<18} {same.stat().st_size / 1e6:8.2f} "
+                      f"{twin.returncode:4d} {'':>7} {'':>6} {'':>9} {twin.wall:10.2f} "
+                      f"{twin.peak_mib:9.1f} {got.wall / twin.wall:7.2f} "
+                      f"{got.peak_mib / twin.peak_mib:6.2f}")
+                same.unlink()
             bomb.unlink()
             clean.unlink()
     return 0

@@ -189,6 +189,16 @@ def absent_whiteouts(path: Path, size: int = 20) -> Path:
     return image.write(path, fmt="docker")
 
 
+def many_files(path: Path, count: int) -> Path:
+    """A clean image of `count` one-byte files: the absent-whiteouts bomb's peer by entries."""
+    image = ImageBuilder.clean()
+    files = LayerSpec(created_by="COPY files /srv")
+    for i in range(count):
+        files.file(f"srv/d{i // 500}/f{i}", b"x")
+    image.layers.append(files)
+    return image.write(path, fmt="docker")
+
+
 def clean(path: Path, size: int = 20) -> Path:
     """A clean image holding about `size` MB in 1 MB files: the benchmark's baseline."""
     image = ImageBuilder.clean()
