@@ -13,7 +13,8 @@ static and runtime, are kept under a key made of:
 - a hash of pipeline's own code, so new rules or probes never see old results.
 
 All equal: the stored findings are returned and the lane says so. `--fresh` (or
-PIPELINE_FRESH=1) measures again and stores the new result. Results live in
+PIPELINE_FRESH=1) measures again and stores the new result. Only passing results
+are kept: a failing lane is measured again on every run until it passes. Results live in
 $PIPELINE_RESULTS_CACHE, default ~/.cache/pipeline/contract-results, one JSON file
 per key, written atomically; an unreadable one is a miss, never an error.
 """
@@ -35,7 +36,7 @@ import dagger
 from dagger import dag
 
 from pipeline.contract.models import Contract
-from pipeline.findings import Evidence, Finding, Severity
+from pipeline.findings import Evidence, Finding, Severity, Verdict
 
 FRESH_ENV = "PIPELINE_FRESH"
 STORE_ENV = "PIPELINE_RESULTS_CACHE"
@@ -200,5 +201,8 @@ async def findings_for(contract: Contract, images: Mapping[str, dagger.Container
         if stored is not None:
             return Result(stored.findings, stored)
     findings = await measure()
-    save(key, digests[service], findings)
+    # Only a passing result is kept (as `go test` caches only passes): a failure, perhaps
+    # a probe timed out on a loaded machine, is measured again on the next run.
+    if Verdict.of(findings).passed:
+        save(key, digests[service], findings)
     return Result(findings, None)

@@ -87,6 +87,23 @@ async def test_findings_reused_until_an_input_changes(dag, tmp_path: Path,
     assert len(measured) == 6
 
 
+async def test_failing_results_are_measured_again(dag, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(reuse.STORE_ENV, str(tmp_path / "store"))
+    monkeypatch.delenv(reuse.FRESH_ENV, raising=False)
+    count: list[int] = []
+
+    async def measure() -> list[Finding]:
+        count.append(1)
+        return [Finding("runtime.shutdown", "app did not stop within 10s", subject="app")]
+
+    images = {"app": dag.container().from_(local_image("debian:bookworm"))}
+    spec = contract(tmp_path)
+    for _ in range(2):
+        assert (await reuse.findings_for(spec, images, "app", measure)).reused is None
+    assert len(count) == 2
+
+
 async def test_damaged_store_is_a_miss(dag, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     store = tmp_path / "store"
