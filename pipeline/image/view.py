@@ -153,8 +153,8 @@ def _read_tarball(path: Path, on_file: OnFile | None, scan_limit: int) -> Tarbal
                 except ImageError:
                     raise
                 except FilesystemLimitError as exc:
-                    raise ImageError(f"{path}: layer {layer.index} ({blob.member}): {exc}, "
-                                     f"over the limit of {MAX_NODES}") from None
+                    raise ImageError(f"{path}: layer {layer.index} ({blob.member}): {exc} "
+                                     "in the filesystem, over the reader's limit") from None
                 except READ_ERRORS + (gzip.BadGzipFile,) as exc:
                     # Damaged bytes are better named by their digest, when it is known.
                     verifier.check()
