@@ -25,7 +25,7 @@ from tests.hostile import image_bombs as bombs
 
 # The size argument each generator takes for a bomb of about `size` MB.
 SCALE = {"huge-pax": 1, "gnu-long-name": 1, "negative-size": 1, "oversized-member": 1,
-         "package-dbs": 1, "absent-whiteouts": 0.5, "digest-mismatch": 1}
+         "package-dbs": 1, "deep-paths": 0.01, "absent-whiteouts": 0.5, "digest-mismatch": 1}
 
 
 def main() -> int:

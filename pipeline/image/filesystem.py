@@ -23,6 +23,11 @@ OPAQUE = ".wh..wh..opq"
 # Paths held (entries plus implicit parent directories). Large real images hold a few
 # hundred thousand files; the cap keeps memory bounded for a crafted one.
 MAX_NODES = 1_000_000
+# Text of those paths together: a deep path brings every parent along, so a few long
+# paths with many components would otherwise cost their length squared.
+MAX_PATH_BYTES = 40 * 1024 * 1024
+# Linux's PATH_MAX: no longer path can exist in a running container.
+MAX_PATH = 4096
 
 
 class FilesystemLimitError(ValueError):
@@ -42,13 +47,21 @@ class Filesystem:
         self._entries: dict[str, FileEntry] = {}
         self._children: dict[str, set[str]] = {}   # directory -> paths directly below it
         self._nodes = 0                            # paths linked into the tree
+        self._bytes = 0                            # and their length together
         self._max_nodes = max_nodes
 
     @property
     def nodes(self) -> int:
         return self._nodes
 
+    @property
+    def path_bytes(self) -> int:
+        return self._bytes
+
     def _link(self, path: str) -> None:
+        if len(path) > MAX_PATH:
+            raise FilesystemLimitError(f"a path of {len(path)} characters (longer than "
+                                       f"PATH_MAX, {MAX_PATH})")
         while path:
             parent = path.rpartition("/")[0]
             kids = self._children.get(parent)
@@ -59,8 +72,11 @@ class Filesystem:
             else:
                 kids.add(path)
             self._nodes += 1
+            self._bytes += len(path)
             if self._nodes > self._max_nodes:
                 raise FilesystemLimitError(f"more than {self._max_nodes} paths")
+            if self._bytes > MAX_PATH_BYTES:
+                raise FilesystemLimitError(f"more than {MAX_PATH_BYTES >> 20} MiB of path names")
             path = parent
 
     def _unlink(self, path: str) -> None:
@@ -68,6 +84,7 @@ class Filesystem:
         if kids is not None and path in kids:
             kids.discard(path)
             self._nodes -= 1
+            self._bytes -= len(path)
 
     def whiteout(self, path: str) -> list[str]:
         """Delete `path` and everything under it; returns the entry paths removed."""
@@ -112,14 +129,14 @@ class Filesystem:
             return []
         removed: list[str] = []
         stack = list(kids)
-        self._nodes -= len(kids)
         while stack:
             path = stack.pop()
+            self._nodes -= 1
+            self._bytes -= len(path)
             if self._entries.pop(path, None) is not None:
                 removed.append(path)
             below = self._children.pop(path, None)
             if below:
-                self._nodes -= len(below)
                 stack.extend(below)
         return removed
 

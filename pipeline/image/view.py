@@ -29,6 +29,8 @@ from pipeline.image.archive import READ_ERRORS, Archive, LayerBlob, _why, parse_
 from pipeline.image.digest import Expected, HashingReader, Verifier
 from pipeline.image.filesystem import (
     MAX_NODES,
+    MAX_PATH,
+    MAX_PATH_BYTES,
     OPAQUE,
     WHITEOUT,
     Filesystem,
@@ -294,6 +296,7 @@ def _read_layer(archive: Archive, blob: LayerBlob, layer: Layer, config: ImageCo
     index = layer.index
     size = 0
     limit = MAX_NODES - fs.nodes
+    text_limit = MAX_PATH_BYTES - fs.path_bytes     # additions wait for the layer's end
     with _open_layer(archive, blob, layer, config, verifier) as tar:
         for info in tar:
             name = info.name
@@ -312,13 +315,19 @@ def _read_layer(archive: Archive, blob: LayerBlob, layer: Layer, config: ImageCo
                 if gone:
                     captured.drop(gone, index)
                     limit = MAX_NODES - fs.nodes
+                    text_limit = MAX_PATH_BYTES - fs.path_bytes
                 continue
             kind = _KIND.get(info.type, Kind.OTHER)
             linkname = normalise(info.linkname) if kind is Kind.HARDLINK else info.linkname
             additions.append(FileEntry(name, kind, info.mode, info.size if kind is Kind.FILE
                                        else 0, info.uid, info.gid, index, linkname))
-            if len(additions) > limit:
-                raise FilesystemLimitError(f"more than {MAX_NODES} paths")
+            if len(name) > MAX_PATH:
+                raise FilesystemLimitError(f"a path of {len(name)} characters (longer than "
+                                           f"PATH_MAX, {MAX_PATH})")
+            text_limit -= len(name)
+            if len(additions) > limit or text_limit < 0:
+                raise FilesystemLimitError(f"more than {MAX_NODES} paths or "
+                                           f"{MAX_PATH_BYTES >> 20} MiB of path names")
             if kind is not Kind.FILE:
                 continue
             size += info.size

@@ -9,6 +9,7 @@ the bomb benchmark can set each beside a clean image of the same size:
 - negative-size: a member whose base-256 size field is negative
 - oversized-member: a member declaring far more bytes than its layer holds
 - package-dbs: many large dpkg status.d files (the reader kept them all)
+- deep-paths: long paths of many components under distinct roots (each parent is held)
 - absent-whiteouts: thousands of files, then thousands of whiteouts of absent paths
   (cost grew as files x whiteouts)
 - digest-mismatch: a layer whose bytes differ from its digest (docker, OCI, OCI gzip,
@@ -175,6 +176,16 @@ def package_dbs(path: Path, size: int = 64) -> Path:
     return _with_layer(path, blob)
 
 
+def deep_paths(path: Path, size: int = 2) -> Path:
+    """`size` thousand entries, each a 4 KB path of 2,000 components under its own root:
+    every component is a parent directory the filesystem must hold (length squared)."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for i in range(size * 1000):
+            tar.addfile(tarfile.TarInfo(f"r{i}/" + "a/" * 1990 + "f"))
+    return _with_layer(path, _gzip(iter([out.getvalue()])))
+
+
 def absent_whiteouts(path: Path, size: int = 20) -> Path:
     """`size` thousand files, then as many whiteouts of paths that do not exist."""
     count = size * 1000
@@ -245,6 +256,7 @@ BOMBS: dict[str, Callable[..., Path]] = {
     "negative-size": negative_size,
     "oversized-member": oversized_member,
     "package-dbs": package_dbs,
+    "deep-paths": deep_paths,
     "absent-whiteouts": absent_whiteouts,
     "digest-mismatch": digest_mismatch,
 }

@@ -57,6 +57,7 @@ def assert_bounded(run: bombs.Run) -> None:
     ("negative-size", "negative member size"),
     ("oversized-member", "runs past the end"),
     ("package-dbs", "package-database files exceed"),
+    ("deep-paths", "MiB of path names"),
 ])
 def test_bomb_is_one_line_error_in_bounded_memory(workdir: Path, bomb: str,
                                                   needle: str) -> None:
@@ -113,6 +114,14 @@ def test_a_whiteout_of_an_absent_path_visits_nothing() -> None:
     assert len(visited) == 5000          # one lookup each, no scan
     assert len(fs) == 5000
     assert len(fs.whiteout("srv")) == 5000 and len(fs) == 0   # directories were implicit
+
+
+def test_a_path_longer_than_path_max_is_an_image_error(tmp_path: Path) -> None:
+    image = ImageBuilder.clean()
+    image.layer().file("x/" * 2100 + "f", b"x")
+    with pytest.raises(ImageError, match="longer than PATH_MAX") as info:
+        read_tarball(image.write(tmp_path / "i.tar"))
+    assert "\n" not in str(info.value)
 
 
 def test_node_cap_is_an_image_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
