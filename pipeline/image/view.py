@@ -52,6 +52,7 @@ CAPTURE_LIMIT = 16 * 1024 * 1024            # one file; a larger one is not kept
 CAPTURE_TOTAL = 32 * 1024 * 1024            # all kept files together
 CAPTURE_FILES = 10_000                      # distroless keeps one status.d file per package
 MAX_LAYERS = 1024                           # overlayfs stacks at most 128 (docker: 127)
+MAX_REREAD = 1024 * 1024 * 1024             # bytes of layers listed more than once
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -138,6 +139,7 @@ def _read_tarball(path: Path, on_file: OnFile | None, scan_limit: int) -> Tarbal
         if len(parts.layers) > MAX_LAYERS:
             raise ImageError(f"{path}: {len(parts.layers)} layers, over the limit of "
                              f"{MAX_LAYERS}")
+        _refuse_repeats(archive, parts.layers)
         layers = tuple(
             Layer(i, config.diff_ids[i] if config.diff_ids else (blob.digest or blob.member),
                   blob.size, blob.media_type)
@@ -167,6 +169,22 @@ def _read_tarball(path: Path, on_file: OnFile | None, scan_limit: int) -> Tarbal
             verifier.close()
     return TarballImage(path, config, layers, parts.annotations, parts.repo_tags, content_size,
                         fs, parts.format, parts.config_digest, captured.files)
+
+
+def _refuse_repeats(archive: Archive, blobs: tuple[LayerBlob, ...]) -> None:
+    """A manifest may list one blob many times (identical layers are legal, and old images
+    repeat the empty layer); each listing is read again, so the bytes read again are
+    capped: a small tarball listing its one big layer a thousand times is refused."""
+    seen: set[str] = set()
+    again = 0
+    for blob in blobs:
+        if blob.member in seen:
+            again += archive.member_size(blob.member)
+            if again > MAX_REREAD:
+                raise ImageError(f"{archive.path}: the manifest lists layer {blob.member} "
+                                 f"and others again and again ({again} bytes to read a "
+                                 f"second time, over the limit of {MAX_REREAD})")
+        seen.add(blob.member)
 
 
 def prefetch_digests(path: Path) -> None:

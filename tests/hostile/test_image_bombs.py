@@ -9,7 +9,9 @@ end in one ImageError line, never another exception.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import tarfile
 from pathlib import Path
 
@@ -122,6 +124,32 @@ def test_a_path_longer_than_path_max_is_an_image_error(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="longer than PATH_MAX") as info:
         read_tarball(image.write(tmp_path / "i.tar"))
     assert "\n" not in str(info.value)
+
+
+def test_a_layer_listed_again_and_again_is_refused(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.image.view as view
+
+    monkeypatch.setattr(view, "MAX_REREAD", 10_000)
+    path = ImageBuilder.clean().write(tmp_path / "i.tar")
+    members = bombs.read_members(path)
+    manifest = json.loads(members["manifest.json"])
+    config_name = manifest[0]["Config"]
+    config = json.loads(members.pop(config_name))
+    layer = manifest[0]["Layers"][0]
+    manifest[0]["Layers"] += [layer] * 20
+    config["rootfs"]["diff_ids"] += [config["rootfs"]["diff_ids"][0]] * 20
+    config_bytes = json.dumps(config).encode()
+    config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
+    members[config_name] = config_bytes
+    manifest[0]["Config"] = config_name
+    members["manifest.json"] = json.dumps(manifest).encode()
+    bombs.write_members(path, members)
+    with pytest.raises(ImageError, match="again and again") as info:
+        read_tarball(path)
+    assert "\n" not in str(info.value)
+    monkeypatch.setattr(view, "MAX_REREAD", 10**9)
+    assert read_tarball(path).layers[-1].digest == config["rootfs"]["diff_ids"][0]
 
 
 def test_node_cap_is_an_image_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
