@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -59,9 +60,14 @@ def _scanner() -> Callable[[bytes], bool] | None:
     except ImportError:
         return None
     database = _database(hyperscan)
-    scratch = hyperscan.Scratch(database)
+    # A scratch space serves one scan at a time: contract lanes read images on several
+    # threads at once, so each thread has its own.
+    local = threading.local()
 
     def may_match(data: bytes) -> bool:
+        scratch = getattr(local, "scratch", None)
+        if scratch is None:
+            scratch = local.scratch = hyperscan.Scratch(database)
         # The callback returning True stops the scan at the first match (one is enough);
         # the binding reports that as ScanTerminated.
         try:
