@@ -6,7 +6,9 @@ for promotion. Gate failures raise, so `dagger call validate` exits non-zero;
 `reports` returns the reports directory whatever the outcome.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: with string annotations the Python SDK
+# loses the DefaultPath of `Annotated` aliases (the source becomes a required argument,
+# and the engine drops every @check that has one).
 
 import os
 import tempfile

@@ -90,6 +90,15 @@ def test_dagger_functions_lists_every_function(checkout, env):
         assert re.search(rf"^{name}\s", listed.stdout, re.M), f"{name} missing:\n{listed.stdout}"
 
 
+def test_dagger_check_lists_the_four_gates(checkout, env):
+    """Each gate's arguments all have defaults (the source's is the caller's repository), so
+    the engine keeps it as a check; a gate with a required argument silently drops out."""
+    listed = call("dagger check -l", checkout, env)
+    assert listed.returncode == 0, listed.why()
+    for gate in ("lint", "unit-test", "check-images", "validate"):
+        assert re.search(rf"^{gate}\s", listed.stdout, re.M), listed.why()
+
+
 def test_plan_matches_client_mode(checkout, env):
     module = call("dagger call plan --source=examples/taskflow", checkout, env)
     assert module.returncode == 0, module.why()
