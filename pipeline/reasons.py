@@ -11,6 +11,7 @@ captured outputs (tests/unit/data/reasons/).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 
@@ -191,3 +192,55 @@ def last_lines(text: str, count: int = 5) -> list[str]:
 def _bounded(text: str) -> str:
     text = _spaced(text)
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
+
+
+# ------------------------------------------------------------------------ builds
+
+def dockerfile_step(command: Sequence[str], dockerfile: str) -> str:
+    """The Dockerfile instruction a failed build process ran, as `Dockerfile:LINE RUN ...`
+    when it can be found in `dockerfile` (shell or exec form), else `RUN <command>`."""
+    command = list(command)
+    shell = command[2] if len(command) == 3 and command[:2] in (["/bin/sh", "-c"], ["sh", "-c"]) else None
+    wanted = _spaced(shell if shell is not None else " ".join(command))
+    for line_no, body in _run_instructions(dockerfile):
+        if body.startswith("["):
+            try:
+                same = json.loads(body) == command
+            except ValueError:
+                same = False
+        else:
+            same = bool(wanted) and _spaced(body) == wanted
+        if same:
+            return f"Dockerfile:{line_no} RUN {_bounded_text(body, 80)}"
+    return f"RUN {_bounded_text(wanted, 80)}"
+
+
+def _run_instructions(dockerfile: str) -> list[tuple[int, str]]:
+    """(first line, body) of each RUN instruction, continuation lines joined, comments dropped."""
+    found: list[tuple[int, str]] = []
+    logical, first = "", 0
+    for number, raw in enumerate(dockerfile.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("#") or (not line and logical):
+            continue
+        first = first or number
+        if line.endswith("\\"):
+            logical += " " + line[:-1]
+            continue
+        match = re.match(r"(?i)^RUN\s+(?:--\S+\s+)*(.*)$", _spaced(logical + " " + line))
+        if match:
+            found.append((first, match.group(1)))
+        logical, first = "", 0
+    return found
+
+
+def _bounded_text(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def build_reason(command: Sequence[str], exit_code: int, stdout: str, stderr: str,
+                 dockerfile: str = "") -> str:
+    """A failed build's reason: the failing step, its exit code, and its telling line."""
+    step = dockerfile_step(command, dockerfile)
+    why = telling_line(stderr, stdout)
+    return f"{step} exited {exit_code}" + (f": {why}" if why else "")

@@ -148,7 +148,9 @@ def run_validate(args: argparse.Namespace) -> int:
         problems = [r for r in result.run if r.status.is_problem]
         for r in problems:
             where = result.reports.directory / "lanes" / lane_folder(r.name)
-            print(f"pipeline: {r.name} {r.status}: {r.message} (see {where})", file=sys.stderr)
+            # Point only at a folder that exists: a lane that kept no file has none.
+            see = where if where.is_dir() else result.reports.text
+            print(f"pipeline: {r.name} {r.status}: {r.message} (see {see})", file=sys.stderr)
         print(f"pipeline: reports in {result.reports.directory}", file=sys.stderr)
         return result.run.exit_code
 

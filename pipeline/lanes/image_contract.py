@@ -23,6 +23,7 @@ from pipeline.dag import LaneContext, LaneOutcome, LaneRun
 from pipeline.dag.messages import one_line
 from pipeline.findings import Finding, Verdict, sort_findings
 from pipeline.lanes.context import RunContext
+from pipeline.lanes.servicewrap import idle_findings, topology_names, wrapper_for
 from pipeline.lanes.topology import Topology
 from pipeline.probes import (
     HealthAnswer,
@@ -35,7 +36,8 @@ from pipeline.reports import write_all
 from pipeline.rules import check_image, static_rule_ids
 
 RUNTIME_RULE_IDS = ("runtime.health", "runtime.startup-time", "runtime.dependency-down",
-                    "runtime.shutdown")
+                    "runtime.shutdown", "runtime.idle-resources", "runtime.idle-cpu",
+                    "runtime.idle-memory")
 # Seconds the engine may take beyond a budget before we stop waiting on it.
 _MARGIN = 5.0
 
@@ -56,7 +58,8 @@ class Prober:
         # A variable no other lane sets gives the probed instance its own identity,
         # so stopping it here never stops a service another lane is using.
         container = self.topology.container(self.name, without=without)
-        return container.with_env_variable("PIPELINE_PROBE", self.name).as_service(use_entrypoint=True)
+        return self.topology.as_service(self.name, container.with_env_variable("PIPELINE_PROBE", self.name),
+                                        without=without, role="probe")
 
     async def _poll(self, service: dagger.Service, deadline: float, status: int) -> HealthAnswer:
         """Poll the health endpoint from this process, through a tunnel to the service."""
@@ -94,6 +97,10 @@ class Prober:
             return judge_startup(self.name, health, None, start_seconds=start_seconds, start_error=error)
         answer = await self._poll(service, health.startup_seconds - start_seconds, health.status)
         findings = judge_startup(self.name, health, answer, start_seconds=start_seconds)
+        # Idle figures: the window right after health passed, before the stop signal.
+        idle_from = time.time()
+        if answer.status == health.status:
+            await anyio.sleep(self.spec.resources.window_seconds)
         # Dagger's stop sends SIGTERM and waits for the process to exit.
         stopped = time.monotonic()
         try:
@@ -106,6 +113,8 @@ class Prober:
             await service.stop(kill=True)
         except dagger.DaggerError as exc:
             seconds, stop_error = None, _one_line(exc)
+        findings += await idle_findings(self.topology, self.name, idle_from,
+                                        healthy=answer.status == health.status)
         return findings + judge_shutdown(self.name, shutdown, seconds=seconds, error=stop_error)
 
     async def dependency_down(self) -> list[Finding]:
@@ -154,12 +163,15 @@ def contract_lane(ctx: RunContext, service: str) -> LaneRun:
                   if need.startswith("build:")}
         image = images[service]
         out = ctx.lane_dir(lane.lane)
-        prober = Prober(ctx, Topology(ctx, images), service)
+        wrapper = await wrapper_for(ctx, images, topology_names(ctx, [service]))
+        topology = Topology(ctx, images, wrapper)
+        prober = Prober(ctx, topology, service)
         findings = sort_findings(await _gather(
             partial(_static, ctx, image, service),
             prober.healthy_start_and_shutdown,
             prober.dependency_down,
         ))
+        kept = await wrapper.collect(topology.started, out / "services")
         verdict = Verdict.of(findings)
         spec = ctx.contract.services[service]
         paths = write_all(findings, out, name=f"contract-{service}",
@@ -172,7 +184,8 @@ def contract_lane(ctx: RunContext, service: str) -> LaneRun:
         return LaneOutcome(
             passed=verdict.passed, message=message, findings=verdict.counts,
             outputs={"image": image, "findings": len(findings)},
-            junit=(paths["junit"],), reports=tuple(p for k, p in paths.items() if k != "junit"),
+            junit=(paths["junit"],),
+            reports=(*(p for k, p in paths.items() if k != "junit"), *([out / "services"] if kept else [])),
         )
 
     return run

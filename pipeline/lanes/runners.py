@@ -10,6 +10,7 @@ from pipeline.contract import Runner
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
 from pipeline.lanes.context import RunContext, with_env
 from pipeline.lanes.reports import collect_junit
+from pipeline.lanes.servicewrap import topology_names, wrapper_for
 from pipeline.lanes.tooling import run_steps, tooling_container
 from pipeline.lanes.topology import Topology
 
@@ -30,13 +31,18 @@ def runner_lane(ctx: RunContext, kind: str, runner: Runner) -> LaneRun:
         container, failed = await run_steps(container, runner.install, log)
         if failed:
             return LaneOutcome.failure(f"install step {failed.describe()}", log=log)
-        container = Topology(ctx, images).bind(container, runner.services)
+        wrapper = await wrapper_for(ctx, images, topology_names(ctx, runner.services))
+        topology = Topology(ctx, images, wrapper)
+        container = topology.bind(container, runner.services)
         container = with_env(container, runner.env, is_secret=ctx.is_secret)
         container = container.with_exec(["mkdir", "-p", REPORTS])
         container, failed = await run_steps(container, runner.command, log)
         junit = await collect_junit(container, REPORTS, out / "junit")
+        # What the services said while the tests ran: where a 500's traceback is.
+        kept = await wrapper.collect(topology.started, out / "services")
+        reports = (out / "services",) if kept else ()
         if failed:
-            return LaneOutcome.failure(failed.describe(), log=log, junit=junit)
-        return LaneOutcome.success(f"{kind} tests passed", log=log, junit=junit)
+            return LaneOutcome.failure(failed.describe(), log=log, junit=junit, reports=reports)
+        return LaneOutcome.success(f"{kind} tests passed", log=log, junit=junit, reports=reports)
 
     return run

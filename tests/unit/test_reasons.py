@@ -13,7 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.lanes.tooling import Step
-from pipeline.reasons import MAX_REASON, clean_lines, last_lines, telling_line
+from pipeline.reasons import (
+    MAX_REASON,
+    build_reason,
+    clean_lines,
+    dockerfile_step,
+    last_lines,
+    telling_line,
+)
 
 DATA = Path(__file__).parent / "data" / "reasons"
 
@@ -105,3 +112,29 @@ def test_carriage_return_progress_keeps_what_was_left_on_screen() -> None:
 def test_any_output_gives_one_bounded_line(stderr: str, stdout: str) -> None:
     line = telling_line(stderr, stdout)
     assert "\n" not in line and len(line) <= MAX_REASON
+
+
+DOCKERFILE = """\
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE} AS build
+# dependencies first
+RUN --mount=type=cache,target=/root/.cache/pip pip install \\
+    # pinned
+    -r requirements.txt
+RUN ["python", "-m", "compileall", "app"]
+"""
+
+
+def test_a_failed_build_names_its_step_line_and_error() -> None:
+    reason = build_reason(["/bin/sh", "-c", "pip install     -r requirements.txt"], 1, "",
+                          captured("pip-missing.out"), DOCKERFILE)
+    assert reason == ("Dockerfile:4 RUN pip install -r requirements.txt exited 1: pip: Could not "
+                      "find a version that satisfies the requirement nonexistent-pkg-zz9-fh==99.1 "
+                      "(from versions: none)")
+
+
+def test_exec_form_and_unknown_steps() -> None:
+    assert dockerfile_step(["python", "-m", "compileall", "app"], DOCKERFILE) == \
+        'Dockerfile:7 RUN ["python", "-m", "compileall", "app"]'
+    assert dockerfile_step(["/bin/sh", "-c", "make"], DOCKERFILE) == "RUN make"
+    assert dockerfile_step(["/bin/sh", "-c", "make"], "") == "RUN make"

@@ -1,0 +1,185 @@
+"""Started services keep their output and their idle figures: one wrapper around the entrypoint.
+
+Dagger keeps no service output to read back (dagger/dagger#6553), so every
+runtime container a lane starts runs under `servicewrap` (pipeline/servicewrap/
+main.go): a small static binary mounted into the container that execs the
+image's own ENTRYPOINT + CMD as PID 1, copies fds 1 and 2 to files, and samples
+the container's own cgroup. The files land in a cache volume of their own per
+run and instance, read back after the fact by the same binary in an empty
+container. The image is never changed, and nothing here touches the host: the
+binary is built by the engine from source text this package carries, so it
+works the same in client and in module mode.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import dagger
+from dagger import dag
+
+from pipeline.findings import Finding
+from pipeline.lanes.context import RunContext
+from pipeline.resources import idle_figures, judge_idle, parse_samples
+
+if TYPE_CHECKING:
+    from pipeline.lanes.topology import Topology
+
+# Any image with Go 1.19+, or a Debian-based one (Go then comes from Debian's packages).
+BUILDER_KEY = "servicewrap"
+DEFAULT_BUILDER = "golang:1.24-bookworm"
+HELPER = "/.pipeline/servicewrap"
+LOGS = "/.pipeline/out"
+
+_BUILD = (
+    "command -v go >/dev/null || { apt-get update -qq >/dev/null && "
+    "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go "
+    ">/dev/null; }; go build -trimpath -ldflags='-s -w' -o /out/servicewrap ."
+)
+
+
+def helper_binary(ctx: RunContext) -> dagger.File:
+    """The static servicewrap binary, built (and cached) by the engine from its source."""
+    package = resources.files("pipeline").joinpath("servicewrap")
+    source = (dag.directory()
+              .with_new_file("main.go", package.joinpath("main.go").read_text(encoding="utf-8"))
+              .with_new_file("go.mod", package.joinpath("go.mod").read_text(encoding="utf-8")))
+    builder = ctx.contract.images.get(BUILDER_KEY, DEFAULT_BUILDER)
+    return (dag.container().from_(builder)
+            .with_directory("/src", source).with_workdir("/src")
+            .with_env_variable("CGO_ENABLED", "0").with_env_variable("GOTOOLCHAIN", "local")
+            .with_env_variable("GOCACHE", "/tmp/go-cache").with_env_variable("GOFLAGS", "-mod=mod")
+            .with_exec(["sh", "-c", _BUILD])
+            .file("/out/servicewrap"))
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """How an image starts (its config), read once so services can be declared synchronously."""
+
+    command: tuple[str, ...]
+    user: str
+
+
+class ServiceWrapper:
+    """Declares wrapped services and reads back what they wrote."""
+
+    def __init__(self, ctx: RunContext, launches: Mapping[str, Launch]) -> None:
+        self.ctx = ctx
+        self.launches = dict(launches)
+        self.helper = helper_binary(ctx)
+
+    @classmethod
+    async def prepare(cls, ctx: RunContext, containers: Mapping[str, dagger.Container]) -> ServiceWrapper:
+        """Read each container's ENTRYPOINT + CMD and user (cheap: image config only)."""
+        launches: dict[str, Launch] = {}
+        for name, container in containers.items():
+            command = [*(await container.entrypoint() or []), *(await container.default_args() or [])]
+            launches[name] = Launch(tuple(command), await container.user())
+        return cls(ctx, launches)
+
+    def _volume(self, instance: str) -> dagger.CacheVolume:
+        return dag.cache_volume(f"pipeline-service-output-{self.ctx.run_id}-{instance}")
+
+    def service(self, name: str, container: dagger.Container, *, instance: str) -> dagger.Service:
+        """`container` (an instance of `name`) as a service under the wrapper; unwrapped
+        when its image declares nothing to run (the engine then says so itself)."""
+        launch = self.launches.get(name)
+        if launch is None or not launch.command:
+            return container.as_service(use_entrypoint=True)
+        owner = launch.user or None
+        container = (container
+                     .with_mounted_file(HELPER, self.helper)
+                     .with_mounted_cache(LOGS, self._volume(instance), owner=owner))
+        return container.as_service(args=[HELPER, "run", f"{LOGS}/{instance}", "--", *launch.command],
+                                    use_entrypoint=False)
+
+    async def collect(self, instances: Iterable[str], dest: Path) -> dict[str, Path]:
+        """Copy each instance's files (stdout.log, stderr.log, samples.jsonl) to dest/<instance>;
+        the folders that exist afterwards, by instance."""
+        found: dict[str, Path] = {}
+        for instance in dict.fromkeys(instances):
+            reader = (dag.container()
+                      .with_mounted_file("/servicewrap", self.helper)
+                      .with_mounted_cache("/in", self._volume(instance),
+                                          owner=self._owner(instance))
+                      # Read now, not from the cache of an earlier read.
+                      .with_env_variable("PIPELINE_READ_AT", repr(time.time()))
+                      .with_exec(["/servicewrap", "copy", f"/in/{instance}", "/out"]))
+            try:
+                await reader.directory("/out").export(str(dest / instance))
+            except dagger.QueryError:
+                continue  # never started (skipped lane, failed start before the wrapper ran)
+            found[instance] = dest / instance
+        return found
+
+    def _owner(self, instance: str) -> str | None:
+        # The owner is fixed when the volume is first mounted; say the same when reading.
+        name = instance.split(".", 1)[0]
+        launch = self.launches.get(name)
+        return (launch.user or None) if launch else None
+
+
+def instance_name(name: str, *, without: Iterable[str] = (), role: str = "") -> str:
+    """A service instance's folder name: the service, what it runs without, and a role
+    (`probe`) when the instance is a lane's own."""
+    missing = sorted(without)
+    parts = [name, *(["without-" + "-".join(missing)] if missing else []), *([role] if role else [])]
+    return ".".join(parts)
+
+
+async def wrapper_for(ctx: RunContext, images: Mapping[str, dagger.Container],
+                      names: Iterable[str]) -> ServiceWrapper:
+    """A wrapper that knows how each of `names` (services and dependencies) starts."""
+    containers: dict[str, dagger.Container] = {}
+    for name in names:
+        if name in ctx.contract.services:
+            containers[name] = images[name]
+        elif name in ctx.contract.dependencies:
+            image = ctx.image_ref(ctx.contract.dependencies[name].image,
+                                  field_name=f"dependencies.{name}.image")
+            containers[name] = dag.container().from_(image)
+    return await ServiceWrapper.prepare(ctx, containers)
+
+
+def topology_names(ctx: RunContext, roots: Iterable[str]) -> list[str]:
+    """`roots` and everything they depend on, services and dependencies alike."""
+    seen: dict[str, None] = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen[name] = None
+        spec = ctx.contract.services.get(name)
+        todo.extend(spec.runtime.depends_on if spec else ())
+    return list(seen)
+
+
+async def idle_findings(topology: Topology, name: str, since: float, *, healthy: bool) -> list[Finding]:
+    """Idle figures of `name`'s probe instance over its window from `since` (a wall time,
+    as the samples are), judged against its contract's budgets."""
+    spec = topology.ctx.contract.services[name]
+    wrapper = topology.wrapper
+    if not healthy:
+        return judge_idle(name, spec.resources, None, why_none="it never became healthy")
+    if wrapper is None:
+        return []
+    instance = instance_name(name, role="probe")
+    scratch = Path(tempfile.mkdtemp(prefix="idle-", dir=topology.ctx.scratch))
+    try:
+        kept = await wrapper.collect([instance], scratch)
+        path = kept.get(instance, scratch / instance) / "samples.jsonl"
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.is_file() else []
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    figures = idle_figures(parse_samples(lines), since, spec.resources.window_seconds)
+    return judge_idle(name, spec.resources, figures,
+                      why_none="no cgroup samples from the container" if figures is None else "")
