@@ -40,6 +40,7 @@ class ValidateOptions:
     kinds: tuple[str, ...] = ()                 # ... or only lanes of these kinds
     fail_fast: bool = False
     publish: PublishOptions | None = None
+    jobs: int | None = None                     # lanes running at once (None: no limit)
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,8 @@ async def validate(
         ctx = RunContext(source=source, contract=contract, scratch=scratch,
                          run_id=run_id or new_run_id())
         graph = select(validation_graph(ctx, publish=publish), options)
-        run = await run_graph(graph, fail_fast=options.fail_fast, on_event=on_event)
+        run = await run_graph(graph, fail_fast=options.fail_fast, max_concurrency=options.jobs,
+                              on_event=on_event)
         paths = write_run_reports(run, reports)
         return Validation(run=run, reports=paths, contract_sha256=contract_sha256, graph=graph)
     finally:

@@ -68,6 +68,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reports", type=Path, default=Path("reports"),
                         help="reports directory, replaced on each run (default: ./reports)")
+    parser.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
+                        help="run at most N lanes at once (default: no limit; lanes that time "
+                             "startup always run apart from the others)")
     parser.add_argument("--fail-fast", action="store_true",
                         help="cancel running lanes and skip the rest at the first failure")
     parser.add_argument("--progress", choices=("lanes", "dagger", "quiet"), default="lanes",
@@ -75,12 +78,22 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                              "progress; quiet: only the summary (default: lanes)")
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of lanes, at least 1, not {text!r}")
+    return value
+
+
 def _options(args: argparse.Namespace, publish=None):
     from pipeline.validate import ValidateOptions
 
     return ValidateOptions(contract=args.contract, overlays=tuple(args.overlay),
                            lanes=tuple(args.lane), kinds=tuple(args.kinds), fail_fast=getattr(args, "fail_fast", False),
-                           publish=publish)
+                           publish=publish, jobs=getattr(args, "jobs", None))
 
 
 def _source_dir(args: argparse.Namespace) -> Path:
