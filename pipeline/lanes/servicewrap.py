@@ -37,6 +37,7 @@ BUILDER_KEY = "servicewrap"
 DEFAULT_BUILDER = "golang:1.24-bookworm"
 HELPER = "/.pipeline/servicewrap"
 LOGS = "/.pipeline/out"
+WRITABLE = "w"  # the volume's world-writable folder
 
 _BUILD = (
     "command -v go >/dev/null || { apt-get update -qq >/dev/null && "
@@ -65,7 +66,6 @@ class Launch:
     """How an image starts (its config), read once so services can be declared synchronously."""
 
     command: tuple[str, ...]
-    user: str
 
 
 class ServiceWrapper:
@@ -78,15 +78,21 @@ class ServiceWrapper:
 
     @classmethod
     async def prepare(cls, ctx: RunContext, containers: Mapping[str, dagger.Container]) -> ServiceWrapper:
-        """Read each container's ENTRYPOINT + CMD and user (cheap: image config only)."""
+        """Read each container's ENTRYPOINT + CMD (cheap: image config only)."""
         launches: dict[str, Launch] = {}
         for name, container in containers.items():
             command = [*(await container.entrypoint() or []), *(await container.default_args() or [])]
-            launches[name] = Launch(tuple(command), await container.user())
+            launches[name] = Launch(tuple(command))
         return cls(ctx, launches)
 
-    def _volume(self, instance: str) -> dagger.CacheVolume:
-        return dag.cache_volume(f"pipeline-service-output-{self.ctx.run_id}-{instance}")
+    def _mount(self, container: dagger.Container, path: str, instance: str) -> dagger.Container:
+        # The service runs as its own user and must write there. A cache `owner` would
+        # make the engine resolve it in the container's /etc/passwd (Dagger v0.19 panics
+        # where there is none) and, being part of the volume's identity, differ between
+        # writer and reader; a world-writable folder in the volume's seed needs neither.
+        seed = dag.directory().with_new_directory(WRITABLE, permissions=0o777)
+        volume = dag.cache_volume(f"pipeline-service-output-{self.ctx.run_id}-{instance}")
+        return container.with_mounted_cache(path, volume, source=seed)
 
     def service(self, name: str, container: dagger.Container, *, instance: str) -> dagger.Service:
         """`container` (an instance of `name`) as a service under the wrapper; unwrapped
@@ -94,37 +100,27 @@ class ServiceWrapper:
         launch = self.launches.get(name)
         if launch is None or not launch.command:
             return container.as_service(use_entrypoint=True)
-        owner = launch.user or None
-        container = (container
-                     .with_mounted_file(HELPER, self.helper)
-                     .with_mounted_cache(LOGS, self._volume(instance), owner=owner))
-        return container.as_service(args=[HELPER, "run", f"{LOGS}/{instance}", "--", *launch.command],
-                                    use_entrypoint=False)
+        container = self._mount(container.with_mounted_file(HELPER, self.helper), LOGS, instance)
+        return container.as_service(
+            args=[HELPER, "run", f"{LOGS}/{WRITABLE}/{instance}", "--", *launch.command],
+            use_entrypoint=False)
 
     async def collect(self, instances: Iterable[str], dest: Path) -> dict[str, Path]:
         """Copy each instance's files (stdout.log, stderr.log, samples.jsonl) to dest/<instance>;
         the folders that exist afterwards, by instance."""
         found: dict[str, Path] = {}
         for instance in dict.fromkeys(instances):
-            reader = (dag.container()
-                      .with_mounted_file("/servicewrap", self.helper)
-                      .with_mounted_cache("/in", self._volume(instance),
-                                          owner=self._owner(instance))
+            reader = (self._mount(dag.container().with_mounted_file("/servicewrap", self.helper),
+                                  "/in", instance)
                       # Read now, not from the cache of an earlier read.
                       .with_env_variable("PIPELINE_READ_AT", repr(time.time()))
-                      .with_exec(["/servicewrap", "copy", f"/in/{instance}", "/out"]))
+                      .with_exec(["/servicewrap", "copy", f"/in/{WRITABLE}/{instance}", "/out"]))
             try:
                 await reader.directory("/out").export(str(dest / instance))
             except dagger.QueryError:
                 continue  # never started (skipped lane, failed start before the wrapper ran)
             found[instance] = dest / instance
         return found
-
-    def _owner(self, instance: str) -> str | None:
-        # The owner is fixed when the volume is first mounted; say the same when reading.
-        name = instance.split(".", 1)[0]
-        launch = self.launches.get(name)
-        return (launch.user or None) if launch else None
 
 
 def instance_name(name: str, *, without: Iterable[str] = (), role: str = "") -> str:
