@@ -244,3 +244,46 @@ def build_reason(command: Sequence[str], exit_code: int, stdout: str, stderr: st
     step = dockerfile_step(command, dockerfile)
     why = telling_line(stderr, stdout)
     return f"{step} exited {exit_code}" + (f": {why}" if why else "")
+
+
+# The engine's error for a failed Dockerfile step names the process, not its output.
+_PROCESS_FAILED = re.compile(r'process "(?P<command>.*)" did not complete successfully: '
+                             r"exit code: (?P<code>\d+)", re.S)
+# A line of the engine's plain progress: "14  : ┆ ┆ [1.0s] | output text".
+_SPAN_LINE = re.compile(r"^(?P<span>\d+)\s*:\s[┆\s]*(?P<rest>.*)$")
+
+
+def failed_process(message: str) -> tuple[list[str], int] | None:
+    """(command, exit code) from the engine's "process ... did not complete" error."""
+    match = _PROCESS_FAILED.search(message)
+    if not match:
+        return None
+    command = match.group("command")
+    shell = "/bin/sh -c "
+    argv = ["/bin/sh", "-c", command[len(shell):]] if command.startswith(shell) else command.split()
+    return argv, int(match.group("code"))
+
+
+def step_output(session_log: str, command: Sequence[str]) -> list[str]:
+    """The output lines the engine's progress log shows for the build step running `command`
+    (its `RUN ...` span); empty when the log does not hold it."""
+    body = command[2] if len(command) == 3 and command[1] == "-c" else " ".join(command)
+    wanted = _spaced(body)
+    spans: set[str] = set()
+    output: list[str] = []
+    for raw in _ANSI.sub("", session_log).splitlines():
+        match = _SPAN_LINE.match(raw.strip())
+        if not match:
+            continue
+        span, rest = match.group("span"), match.group("rest")
+        step = re.match(r"^(?:\[\d+/\d+\] )?RUN (.*?)(?: (?:ERROR|DONE|CACHED)(?: \[[\d.]+m?s\])?)?$", rest)
+        if step and _spaced(step.group(1)) == wanted:
+            if span not in spans:
+                spans.add(span)
+                output = []  # a retried step: its last attempt is the one that failed
+            continue
+        if span in spans:
+            line = re.match(r"^\[[\d.]+m?s\] \| ?(.*)$", rest)
+            if line:
+                output.append(line.group(1))
+    return output

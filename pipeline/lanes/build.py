@@ -8,8 +8,9 @@ import dagger
 
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
 from pipeline.dag.messages import one_line, redact
+from pipeline.engine import session_log_tail
 from pipeline.lanes.context import RunContext
-from pipeline.reasons import build_reason, last_lines
+from pipeline.reasons import build_reason, failed_process, last_lines, step_output
 
 
 def build_image(ctx: RunContext, service: str) -> dagger.Container:
@@ -49,6 +50,17 @@ def build_lane(ctx: RunContext, service: str) -> LaneRun:
                             + "\n".join(last_lines(exc.stderr or exc.stdout, 10)) + "\n")
             return LaneOutcome.failure(f"build failed: {reason}", log=log)
         except dagger.QueryError as exc:
+            process = failed_process(str(exc))
+            if process is not None:
+                # A RUN step failed; the engine's error names it but not its output, which
+                # its progress log for this session holds (client mode).
+                command, code = process
+                output = "\n".join(step_output(session_log_tail(), command))
+                reason = build_reason(command, code, "", output, _dockerfile_text(ctx, service))
+                _write_log(log, f"build of {what} failed\n{reason}\n\n$ {' '.join(command)}\n"
+                                f"{output or '(output not kept by this engine session)'}\n"
+                                f"[exit {code}]\n")
+                return LaneOutcome.failure(f"build failed: {reason}", log=log)
             # The engine refused the build (a missing file to COPY, a bad Dockerfile, an
             # unknown base image): still the build's input at fault.
             _write_log(log, f"build of {what} failed\n{exc}\n")

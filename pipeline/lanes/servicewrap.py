@@ -13,6 +13,7 @@ works the same in client and in module mode.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 import dagger
 from dagger import dag
 
+from pipeline.dag.messages import one_line
 from pipeline.findings import Finding
 from pipeline.lanes.context import RunContext
 from pipeline.resources import idle_figures, judge_idle, parse_samples
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 # Any image with Go 1.19+, or a Debian-based one (Go then comes from Debian's packages).
 BUILDER_KEY = "servicewrap"
+BUILDER_ENV = "PIPELINE_SERVICEWRAP_IMAGE"
 DEFAULT_BUILDER = "golang:1.24-bookworm"
 HELPER = "/.pipeline/servicewrap"
 LOGS = "/.pipeline/out"
@@ -46,13 +49,19 @@ _BUILD = (
 )
 
 
+def builder_image(ctx: RunContext) -> str:
+    """`[images] servicewrap` in the contract, else $PIPELINE_SERVICEWRAP_IMAGE, else Go's image."""
+    return (ctx.contract.images.get(BUILDER_KEY) or os.environ.get(BUILDER_ENV)
+            or DEFAULT_BUILDER)
+
+
 def helper_binary(ctx: RunContext) -> dagger.File:
     """The static servicewrap binary, built (and cached) by the engine from its source."""
     package = resources.files("pipeline").joinpath("servicewrap")
     source = (dag.directory()
               .with_new_file("main.go", package.joinpath("main.go").read_text(encoding="utf-8"))
               .with_new_file("go.mod", package.joinpath("go.mod").read_text(encoding="utf-8")))
-    builder = ctx.contract.images.get(BUILDER_KEY, DEFAULT_BUILDER)
+    builder = builder_image(ctx)
     return (dag.container().from_(builder)
             .with_directory("/src", source).with_workdir("/src")
             .with_env_variable("CGO_ENABLED", "0").with_env_variable("GOTOOLCHAIN", "local")
@@ -71,10 +80,12 @@ class Launch:
 class ServiceWrapper:
     """Declares wrapped services and reads back what they wrote."""
 
-    def __init__(self, ctx: RunContext, launches: Mapping[str, Launch]) -> None:
+    def __init__(self, ctx: RunContext, launches: Mapping[str, Launch], helper: dagger.File | None,
+                 unavailable: str = "") -> None:
         self.ctx = ctx
         self.launches = dict(launches)
-        self.helper = helper_binary(ctx)
+        self.helper = helper
+        self.unavailable = unavailable  # why services run unwrapped (no helper), if they do
 
     @classmethod
     async def prepare(cls, ctx: RunContext, containers: Mapping[str, dagger.Container]) -> ServiceWrapper:
@@ -83,7 +94,14 @@ class ServiceWrapper:
         for name, container in containers.items():
             command = [*(await container.entrypoint() or []), *(await container.default_args() or [])]
             launches[name] = Launch(tuple(command))
-        return cls(ctx, launches)
+        helper = helper_binary(ctx)
+        try:
+            await helper.size()  # built once per engine, then cached
+        except dagger.QueryError as exc:
+            # No builder image here: the probes still run, unwrapped, and say what is missing.
+            why = f"servicewrap not built from {builder_image(ctx)}: {one_line(str(exc))}"
+            return cls(ctx, launches, None, unavailable=why)
+        return cls(ctx, launches, helper)
 
     def _mount(self, container: dagger.Container, path: str, instance: str) -> dagger.Container:
         # The service runs as its own user and must write there. A cache `owner` would
@@ -98,7 +116,7 @@ class ServiceWrapper:
         """`container` (an instance of `name`) as a service under the wrapper; unwrapped
         when its image declares nothing to run (the engine then says so itself)."""
         launch = self.launches.get(name)
-        if launch is None or not launch.command:
+        if self.helper is None or launch is None or not launch.command:
             return container.as_service(use_entrypoint=True)
         container = self._mount(container.with_mounted_file(HELPER, self.helper), LOGS, instance)
         return container.as_service(
@@ -109,6 +127,8 @@ class ServiceWrapper:
         """Copy each instance's files (stdout.log, stderr.log, samples.jsonl) to dest/<instance>;
         the folders that exist afterwards, by instance."""
         found: dict[str, Path] = {}
+        if self.helper is None:
+            return found
         for instance in dict.fromkeys(instances):
             reader = (self._mount(dag.container().with_mounted_file("/servicewrap", self.helper),
                                   "/in", instance)
@@ -168,6 +188,8 @@ async def idle_findings(topology: Topology, name: str, since: float, *, healthy:
         return judge_idle(name, spec.resources, None, why_none="it never became healthy")
     if wrapper is None:
         return []
+    if wrapper.helper is None:
+        return judge_idle(name, spec.resources, None, why_none=wrapper.unavailable)
     instance = instance_name(name, role="probe")
     scratch = Path(tempfile.mkdtemp(prefix="idle-", dir=topology.ctx.scratch))
     try:

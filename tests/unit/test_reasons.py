@@ -18,7 +18,9 @@ from pipeline.reasons import (
     build_reason,
     clean_lines,
     dockerfile_step,
+    failed_process,
     last_lines,
+    step_output,
     telling_line,
 )
 
@@ -138,3 +140,17 @@ def test_exec_form_and_unknown_steps() -> None:
         'Dockerfile:7 RUN ["python", "-m", "compileall", "app"]'
     assert dockerfile_step(["/bin/sh", "-c", "make"], DOCKERFILE) == "RUN make"
     assert dockerfile_step(["/bin/sh", "-c", "make"], "") == "RUN make"
+
+
+def test_the_failed_step_output_is_found_in_the_engine_progress_log() -> None:
+    message = ('process "/bin/sh -c echo building; echo oops >&2; pip install --no-index '
+               'nonexistent-pkg-zz9-fh" did not complete successfully: exit code: 1')
+    parsed = failed_process(message)
+    assert parsed == (["/bin/sh", "-c", "echo building; echo oops >&2; pip install --no-index "
+                       "nonexistent-pkg-zz9-fh"], 1)
+    output = step_output(captured("dagger-session-build-failure.log"), parsed[0])
+    assert output[:2] == ["building", "oops"]
+    assert output[-1] == "ERROR: No matching distribution found for nonexistent-pkg-zz9-fh"
+    assert telling_line("\n".join(output)).startswith("pip: ")
+    assert step_output(captured("dagger-session-build-failure.log"), ["/bin/sh", "-c", "other"]) == []
+    assert failed_process("failed to compute cache key: \"/x\" not found") is None
