@@ -18,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     PrivateAttr,
     StringConstraints,
     field_validator,
@@ -97,7 +98,7 @@ class Health(Model):
 
     path: AbsPath = "/health"
     status: HttpStatus = 200
-    body: dict[str, Any] | None = None           # JSON subset the answer must contain
+    body: JsonValue | None = None                # JSON value (or subset of one) the answer must be
     body_contains: NonEmpty | None = None
     startup_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
     dependency_down_status: HttpStatus | None = None

@@ -53,6 +53,14 @@ class Prober:
     def __init__(self, ctx: RunContext, topology: Topology, service: str) -> None:
         self.ctx, self.topology, self.name = ctx, topology, service
         self.spec = ctx.contract.services[service]
+        # Checks that never ran, and why: reported as skipped, never as passed.
+        self.not_run: dict[str, str] = {}
+        if self.spec.health.dependency_down_status is None or not self.spec.runtime.depends_on:
+            self.not_run["runtime.dependency-down"] = "not asked: no dependency_down_status or no depends_on"
+        for rule, budget in (("runtime.idle-cpu", self.spec.resources.idle_cpu),
+                             ("runtime.idle-memory", self.spec.resources.idle_memory)):
+            if budget is None:
+                self.not_run[rule] = "no budget set in resources"
 
     def _service(self, *, without: frozenset[str] = frozenset()) -> dagger.Service:
         # A variable no other lane sets gives the probed instance its own identity,
@@ -87,6 +95,8 @@ class Prober:
         service = self._service()
         start_seconds, error = await self._start(service, health.startup_seconds)
         if error:
+            why = f"{self.name} did not start"
+            self.not_run.update({"runtime.health": why, "runtime.shutdown": why})
             return judge_startup(self.name, health, None, start_seconds=start_seconds, start_error=error)
         answer = await self._poll(service, health.startup_seconds - start_seconds, health.status)
         findings = judge_startup(self.name, health, answer, start_seconds=start_seconds)
@@ -168,7 +178,8 @@ def contract_lane(ctx: RunContext, service: str) -> LaneRun:
         verdict = Verdict.of(findings)
         spec = ctx.contract.services[service]
         paths = write_all(findings, out, name=f"contract-{service}",
-                          checked=[*static_rule_ids(spec), *RUNTIME_RULE_IDS], artifact=service)
+                          checked=[*static_rule_ids(spec), *RUNTIME_RULE_IDS], artifact=service,
+                          not_run=prober.not_run)
         # The counts by severity are the lane's `findings`, shown beside this message.
         failing = sorted({f.rule_id for f in findings if f.level >= verdict.fail_on})
         floor = f"{verdict.fail_on.label} and above"

@@ -25,7 +25,7 @@ def runner_lane(ctx: RunContext, kind: str, runner: Runner) -> LaneRun:
         log = out / "output.log"
         image = ctx.image_ref(runner.image, field_name=f"{kind}.image")
         container = tooling_container(image, source=ctx.source.directory(runner.source),
-                                      workdir=runner.workdir)
+                                      workdir=runner.workdir, ca_bundle=ctx.ca_bundle)
         # Installs come before the services are bound: they do not depend on them,
         # so a change to an image does not redo them.
         container, failed = await run_steps(container, runner.install, log)

@@ -20,9 +20,28 @@ _CACHES = {
 }
 
 
-def tooling_container(image: str, *, source: dagger.Directory, workdir: str) -> dagger.Container:
-    """A container from a tooling image with `source` at `workdir` and package caches mounted."""
-    container = dag.container().from_(image)
+# One CA bundle, named by every variable the tools read: pip and requests, uv, npm and
+# Node, OpenSSL and curl. A TLS-intercepting proxy's root then reaches them all, uv
+# included (it bundles its own roots and ignores the system store).
+CA_PATH = "/etc/pipeline/ca-bundle.pem"
+CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "CURL_CA_BUNDLE",
+                "NODE_EXTRA_CA_CERTS", "NPM_CONFIG_CAFILE")
+
+
+def with_ca_bundle(container: dagger.Container, bundle: dagger.File | None) -> dagger.Container:
+    if bundle is None:
+        return container
+    container = container.with_mounted_file(CA_PATH, bundle)
+    for name in CA_VARIABLES:
+        container = container.with_env_variable(name, CA_PATH)
+    return container
+
+
+def tooling_container(image: str, *, source: dagger.Directory, workdir: str,
+                      ca_bundle: dagger.File | None = None) -> dagger.Container:
+    """A container from a tooling image with `source` at `workdir`, package caches mounted
+    and, when given, `ca_bundle` trusted by every package manager."""
+    container = with_ca_bundle(dag.container().from_(image), ca_bundle)
     for path, key in _CACHES.items():
         container = container.with_mounted_cache(path, dag.cache_volume(key))
     # A cache volume is another filesystem: uv would warn on every install that it

@@ -140,3 +140,17 @@ def test_tooling_reason_lines_name_the_summary_and_the_first_error(engine_env, t
     assert "pip: Could not find a version that satisfies the requirement nonexistent-pkg-zz9-fh" \
         in by_name["lint:api"]["message"]
     assert (reports / "lanes" / "unit-test-api" / "output.log").is_file()
+
+
+# Two busy loops for 20 s in the lint lane's tooling container: both cores taken.
+BURN = "for i in 1 2; do timeout 20 sh -c 'while :; do :; done' & done; wait; true"
+
+
+def test_a_probe_under_a_busy_jobs_run_is_not_timed_against_the_load(engine_env, tmp_path):
+    root = app(tmp_path, contract_extra=f'[services.api.checks]\nimage = "python-dev"\nlint = ["{BURN}"]\n')
+    result, reports = validate(root, "--jobs", "2", "--lane", "lint:api", "--lane", "contract:api")
+    assert result.returncode == 0, result.stdout + result.stderr
+    by_name = lanes(reports)
+    assert by_name["contract:api"]["status"] == "passed"
+    # The TIMED contract lane ran after the loaded lane, never beside it.
+    assert by_name["contract:api"]["started"] >= by_name["lint:api"]["finished"]
