@@ -34,10 +34,11 @@ from pipeline.resources import idle_figures, judge_idle, parse_samples
 if TYPE_CHECKING:
     from pipeline.lanes.topology import Topology
 
-# Any image with Go 1.19+, or a Debian-based one (Go then comes from Debian's packages).
+# Any image with Go 1.19+, or a Debian-based one: Go then comes from Debian's packages
+# (bookworm: 1.19), built once per engine and cached.
 BUILDER_KEY = "servicewrap"
 BUILDER_ENV = "PIPELINE_SERVICEWRAP_IMAGE"
-DEFAULT_BUILDER = "golang:1.24-bookworm"
+DEFAULT_BUILDER = "debian:bookworm"
 HELPER = "/.pipeline/servicewrap"
 LOGS = "/.pipeline/out"
 WRITABLE = "w"  # the volume's world-writable folder
