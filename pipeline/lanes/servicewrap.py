@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import dagger
 from dagger import dag
 
-from pipeline.dag.messages import one_line
+from pipeline.dag.messages import one_line, redact
 from pipeline.findings import Finding
 from pipeline.lanes.context import RunContext
 from pipeline.resources import idle_figures, judge_idle, parse_samples
@@ -141,7 +141,19 @@ class ServiceWrapper:
             except dagger.QueryError:
                 continue  # never started (skipped lane, failed start before the wrapper ran)
             found[instance] = dest / instance
+            for log in (dest / instance).glob("*.log"):
+                _mask(log, self._secrets())
         return found
+
+    def _secrets(self) -> list[str]:
+        """The secret values this run gave services and dependencies: a service may print its
+        configuration, and what it prints reaches the reports."""
+        contract = self.ctx.contract
+        values = [v for spec in contract.services.values() for k, v in spec.runtime.env.items()
+                  if self.ctx.is_secret(k, set(spec.env.secrets))]
+        values += [v for dep in contract.dependencies.values() for k, v in dep.env.items()
+                   if self.ctx.is_secret(k)]
+        return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
 
 
 def instance_name(name: str, *, without: Iterable[str] = (), role: str = "") -> str:
@@ -150,6 +162,16 @@ def instance_name(name: str, *, without: Iterable[str] = (), role: str = "") -> 
     missing = sorted(without)
     parts = [name, *(["without-" + "-".join(missing)] if missing else []), *([role] if role else [])]
     return ".".join(parts)
+
+
+def _mask(path: Path, secrets: list[str]) -> None:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    masked = text
+    for value in secrets:
+        masked = masked.replace(value, "***")
+    masked = redact(masked)
+    if masked != text:
+        path.write_text(masked, encoding="utf-8")
 
 
 async def wrapper_for(ctx: RunContext, images: Mapping[str, dagger.Container],

@@ -33,6 +33,12 @@ import (
 	"time"
 )
 
+// Per stream, and samples (a day at two a second): what a report can hold.
+const (
+	maxKept    = 16 << 20
+	maxSamples = 172800
+)
+
 func fail(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "servicewrap: "+format+"\n", args...)
 	os.Exit(127)
@@ -134,11 +140,23 @@ func copyStream(src, dst *os.File, path, stamp string) {
 	defer log.Close()
 	fmt.Fprintf(log, "--- started %s\n", stamp)
 	buf := make([]byte, 32*1024)
+	kept := int64(0)
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
 			dst.Write(buf[:n])
-			log.Write(buf[:n])
+			// Bounded whatever the service says: past the cap it still reaches the
+			// container's own output, but the kept file stops growing.
+			if kept < maxKept {
+				if kept+int64(n) > maxKept {
+					n = int(maxKept - kept)
+				}
+				log.Write(buf[:n])
+				kept += int64(n)
+				if kept >= maxKept {
+					fmt.Fprintf(log, "\n--- servicewrap: output past %d bytes not kept\n", maxKept)
+				}
+			}
 		}
 		if err != nil {
 			return
@@ -210,7 +228,7 @@ func sample(path string) {
 	if err != nil {
 		return
 	}
-	for {
+	for i := 0; i < maxSamples; i++ {
 		cpu, cpuOK := cpuMicros()
 		mem, memOK := memoryBytes()
 		line := fmt.Sprintf(`{"t":%.3f`, float64(time.Now().UnixNano())/1e9)

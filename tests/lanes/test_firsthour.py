@@ -21,7 +21,7 @@ PYTHON = local_image("python:3.11")
 
 SERVER = """\
 import http.server, json, os, sys, threading
-print("api: starting", flush=True)
+print("api: starting with token", os.environ.get("API_TOKEN", "-"), flush=True)
 if os.environ.get("CRASH"):
     print("api: FATAL settings: SECRET_KEY is not set", file=sys.stderr, flush=True)
     sys.exit(3)
@@ -74,13 +74,18 @@ def findings(reports: Path) -> list[dict]:
 
 
 def test_a_crashing_service_keeps_its_own_words(engine_env, tmp_path):
-    root = app(tmp_path, env={"CRASH": "1"})
+    root = app(tmp_path, env={"CRASH": "1", "API_TOKEN": "tok-very-secret-123"})
     result, reports = validate(root, "--lane", "contract:api")
     assert result.returncode == 1, result.stdout + result.stderr
     stderr_log = reports / "lanes" / "contract-api" / "services" / "api.probe" / "stderr.log"
     assert "FATAL settings: SECRET_KEY is not set" in stderr_log.read_text()
     stdout_log = stderr_log.with_name("stdout.log")
     assert "api: starting" in stdout_log.read_text()
+    # What a service prints of its secrets is masked before it reaches the reports.
+    for path in reports.rglob("*"):
+        if path.is_file():
+            assert "tok-very-secret-123" not in path.read_text(errors="replace"), path
+    assert "api: starting with token ***" in stdout_log.read_text()
     # The failure line points at a folder that exists; no structlog line in the progress.
     pointer = next(line for line in result.stderr.splitlines() if "contract:api failed" in line)
     assert Path(pointer.rsplit("(see ", 1)[1].rstrip(")")).is_dir()
@@ -154,3 +159,24 @@ def test_a_probe_under_a_busy_jobs_run_is_not_timed_against_the_load(engine_env,
     assert by_name["contract:api"]["status"] == "passed"
     # The TIMED contract lane ran after the loaded lane, never beside it.
     assert by_name["contract:api"]["started"] >= by_name["lint:api"]["finished"]
+
+
+def test_init_on_the_sample_app_gives_a_contract_validate_runs_to_a_verdict(engine_env, tmp_path):
+    import shutil
+
+    from tests.lanes.test_validate import OVERLAY, TASKFLOW
+
+    copy = tmp_path / "taskflow"
+    shutil.copytree(TASKFLOW, copy, ignore=shutil.ignore_patterns("node_modules", "reports"))
+    (copy / "pipeline.toml").unlink()
+    init = run_cli("init", "--source", str(copy))
+    assert init.returncode == 0, init.stderr
+    reports = copy / "reports"
+    result = run_cli("validate", "--source", str(copy), "--overlay", OVERLAY, "--progress", "quiet",
+                     "--lane", "contract:backend", "--lane", "contract:frontend")
+    # A verdict: each lane passed or failed on its own terms; nothing broke.
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    statuses = {name: lane["status"] for name, lane in lanes(reports).items()}
+    assert set(statuses) == {"build:backend", "build:frontend", "contract:backend", "contract:frontend"}
+    assert set(statuses.values()) <= {"passed", "failed", "skipped"}, statuses
+    assert statuses["build:backend"] == statuses["build:frontend"] == "passed"
