@@ -611,7 +611,7 @@ def _apply_ci(repo: Repo, result: RepositoryGuess) -> None:
                        result.services[0] if len(result.services) == 1 else None)
         if service is None:
             continue
-        kind = ("lint" if re.search(r"\b(ruff|flake8|mypy|lint)\b", command) and "format" not in command.split()[:1]
+        kind = ("lint" if re.search(r"\b(ruff|flake8|mypy|lint)\b", command)
                 else "unit_test" if re.search(r"\b(pytest|npm test|vitest|jest)\b", command) else None)
         if kind is None:
             continue
