@@ -91,7 +91,14 @@ class Prober:
         # Dependencies start first, outside the clock: the budget is this service's own
         # startup. The bindings below reuse these very instances (same definition).
         for dependency in self.spec.runtime.depends_on:
-            await self.topology.service(dependency).start()
+            try:
+                await self.topology.service(dependency).start()
+            except dagger.DaggerError as exc:
+                # Not this service's fault, but its probes cannot run: a finding (the
+                # dependency's own output is kept under services/), not a crash.
+                why = f"dependency {dependency} did not start: {_one_line(exc)}"
+                self.not_run.update({"runtime.health": why, "runtime.shutdown": why})
+                return judge_startup(self.name, health, None, start_seconds=0.0, start_error=why)
         service = self._service()
         start_seconds, error = await self._start(service, health.startup_seconds)
         if error:
