@@ -8,6 +8,7 @@ log that explains it where the pointer says.
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -152,7 +153,9 @@ BURN = "for i in 1 2; do timeout 20 sh -c 'while :; do :; done' & done; wait; tr
 
 
 def test_a_probe_under_a_busy_jobs_run_is_not_timed_against_the_load(engine_env, tmp_path):
-    root = app(tmp_path, contract_extra=f'[services.api.checks]\nimage = "python-dev"\nlint = ["{BURN}"]\n')
+    # A token of this run in the command: the engine's cache must not replay the load away.
+    burn = f"echo {uuid.uuid4().hex}; {BURN}"
+    root = app(tmp_path, contract_extra=f'[services.api.checks]\nimage = "python-dev"\nlint = ["{burn}"]\n')
     result, reports = validate(root, "--jobs", "2", "--lane", "lint:api", "--lane", "contract:api")
     assert result.returncode == 0, result.stdout + result.stderr
     by_name = lanes(reports)
