@@ -68,6 +68,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fresh", action="store_true",
+                        help="measure every contract lane again, even when its image and "
+                             "inputs are unchanged (default: reuse those findings)")
     parser.add_argument("--reports", type=Path, default=None,
                         help="reports directory, replaced on each run (default: reports/ beside "
                              "the contract, in --source, wherever the command runs from)")
@@ -140,6 +143,10 @@ def run_validate(args: argparse.Namespace) -> int:
     from pipeline.validate import SOURCE_EXCLUDE, validate
 
     configure_logging()
+    if args.fresh:
+        from pipeline.lanes.reuse import FRESH_ENV
+
+        os.environ[FRESH_ENV] = "1"
     source = _source_dir(args)
     reports = reports_dir(args.reports, source)
     bundle = _ca_bundle(args)  # a bad file is refused before any engine is started
