@@ -65,8 +65,9 @@ def app(root: Path, *, env: dict[str, str] | None = None, dockerfile_extra: str 
 
 def validate(root: Path, *lane_args: str):
     reports = root / "reports"
+    # --fresh: these tests are about what a measurement keeps, never a reused result.
     result = run_cli("validate", "--source", str(root), "--reports", str(reports),
-                     "--progress", "lanes", *lane_args)
+                     "--progress", "lanes", "--fresh", *lane_args)
     return result, reports
 
 
