@@ -71,8 +71,15 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fresh", action="store_true",
                         help="measure every contract lane again, even when its image and "
                              "inputs are unchanged (default: reuse those findings)")
-    parser.add_argument("--reports", type=Path, default=Path("reports"),
-                        help="reports directory, replaced on each run (default: ./reports)")
+    parser.add_argument("--reports", type=Path, default=None,
+                        help="reports directory, replaced on each run (default: reports/ beside "
+                             "the contract, in --source, wherever the command runs from)")
+    parser.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
+                        help="run at most N lanes at once (default: no limit; lanes that time "
+                             "startup always run apart from the others)")
+    parser.add_argument("--ca-bundle", type=Path, default=None, metavar="PEM",
+                        help="CA bundle every tooling and runner container trusts: pip, uv, npm, "
+                             "Node, curl (default: $PIPELINE_CA_BUNDLE; for a TLS-intercepting proxy)")
     parser.add_argument("--fail-fast", action="store_true",
                         help="cancel running lanes and skip the rest at the first failure")
     parser.add_argument("--progress", choices=("lanes", "dagger", "quiet"), default="lanes",
@@ -80,12 +87,22 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                              "progress; quiet: only the summary (default: lanes)")
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of lanes, at least 1, not {text!r}")
+    return value
+
+
 def _options(args: argparse.Namespace, publish=None):
     from pipeline.validate import ValidateOptions
 
     return ValidateOptions(contract=args.contract, overlays=tuple(args.overlay),
                            lanes=tuple(args.lane), kinds=tuple(args.kinds), fail_fast=getattr(args, "fail_fast", False),
-                           publish=publish)
+                           publish=publish, jobs=getattr(args, "jobs", None))
 
 
 def _source_dir(args: argparse.Namespace) -> Path:
@@ -131,6 +148,8 @@ def run_validate(args: argparse.Namespace) -> int:
 
         os.environ[FRESH_ENV] = "1"
     source = _source_dir(args)
+    reports = reports_dir(args.reports, source)
+    bundle = _ca_bundle(args)  # a bad file is refused before any engine is started
     publish = None
     if args.publish_to:
         publish = PublishOptions(args.publish_to, git_revision=args.git_revision or _git_revision(source))
@@ -150,18 +169,44 @@ def run_validate(args: argparse.Namespace) -> int:
                                                   registry_password=password)
             directory = dag.host().directory(str(source), exclude=SOURCE_EXCLUDE)
             result = await validate(
-                directory, _options(args, publish), reports=args.reports, local_root=source,
+                directory, _options(args, publish), reports=reports, local_root=source,
+                ca_bundle=dag.host().file(str(bundle)) if bundle else None,
                 on_event=None if args.progress == "quiet" else progress_printer())
         print(render_summary(result.run), end="")
         append_step_summary(result.reports.markdown.read_text(), os.environ.get("GITHUB_STEP_SUMMARY"))
         problems = [r for r in result.run if r.status.is_problem]
         for r in problems:
             where = result.reports.directory / "lanes" / lane_folder(r.name)
-            print(f"pipeline: {r.name} {r.status}: {r.message} (see {where})", file=sys.stderr)
+            # Point only at a folder that exists: a lane that kept no file has none.
+            see = where if where.is_dir() else result.reports.text
+            print(f"pipeline: {r.name} {r.status}: {r.message} (see {see})", file=sys.stderr)
         print(f"pipeline: reports in {result.reports.directory}", file=sys.stderr)
         return result.run.exit_code
 
     return anyio.run(main)
+
+
+def reports_dir(given: Path | None, source: Path) -> Path:
+    """Reports belong to the app validated, as its contract does (and the source upload
+    never includes them): the same place whichever directory the command runs from."""
+    return given if given is not None else source / "reports"
+
+
+def _ca_bundle(args: argparse.Namespace) -> Path | None:
+    from pipeline.errors import PipelineError
+
+    given = args.ca_bundle or (Path(os.environ["PIPELINE_CA_BUNDLE"])
+                               if os.environ.get("PIPELINE_CA_BUNDLE") else None)
+    if given is None:
+        return None
+    flag = "--ca-bundle" if args.ca_bundle else "$PIPELINE_CA_BUNDLE"
+    try:
+        text = given.read_text(encoding="ascii", errors="replace")[:1 << 20]
+    except OSError as exc:
+        raise PipelineError(f"{flag} {given}: {exc.strerror or exc}") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise PipelineError(f"{flag} {given}: not a PEM certificate bundle")
+    return given.resolve()
 
 
 def _signing_key(args: argparse.Namespace) -> str | None:
