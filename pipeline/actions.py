@@ -178,3 +178,16 @@ def render_release_stage(repository: str, stage: str, out: str | Path, *,
         raise PromotionRefused(f"{repo}: stage {stage} holds no release")
     services = [ServiceImage(name, s.reference, s.port) for name, s in sorted(held.services.items())]
     return render(Path(out), stage, services, release=held.id)
+
+
+def rollback_any(repository: str, stage: str, public_key: Ed25519PublicKey | bytes,
+                 reason: str = "", *, required_lanes: Sequence[str] = (),
+                 credentials: Credentials | None = None) -> str:
+    """Roll back a stage held as a release (in a releases repository) or as one image."""
+    repo = parse_repository(repository)
+    with RegistryClient.for_reference(repo, credentials=credentials) as client:
+        releases = is_release_repository(client, repo.repository, stage)
+    if releases:
+        return rollback_release(repository, stage, public_key, reason, credentials=credentials)
+    return rollback_stage(repository, stage, public_key, reason, required_lanes=required_lanes,
+                          credentials=credentials)

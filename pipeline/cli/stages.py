@@ -8,13 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.actions import (
-    promote_image,
-    promote_release,
-    rollback_release,
-    rollback_stage,
-    stage_history,
-)
+from pipeline.actions import promote_image, promote_release, rollback_any, stage_history
 from pipeline.errors import PipelineError
 from pipeline.registry import signing
 
@@ -98,19 +92,9 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from pipeline.actions import is_release_repository
-    from pipeline.registry.client import RegistryClient
-    from pipeline.registry.reference import parse_repository
-
     key = signing.public_key(args.public_key)
-    repo = parse_repository(args.repository)
-    with RegistryClient.for_reference(repo) as client:
-        releases = is_release_repository(client, repo.repository, args.stage)
-    if releases:
-        print(rollback_release(args.repository, args.stage, key, args.reason))
-    else:
-        print(rollback_stage(args.repository, args.stage, key, args.reason,
-                             required_lanes=args.require_lane))
+    print(rollback_any(args.repository, args.stage, key, args.reason,
+                       required_lanes=args.require_lane))
     return 0
 
 

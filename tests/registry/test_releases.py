@@ -244,3 +244,81 @@ def test_render_writes_the_whole_release_the_stage_holds(client, registry, publi
     assert k8s[0]["spec"]["template"]["spec"]["containers"][0]["image"] == \
         release.services["frontend"].reference
     assert k8s[0]["metadata"]["annotations"]["dev.pipeline/release"] == rid
+
+
+def test_single_image_of_a_multi_service_release_is_refused(client, registry, key_pair,
+                                                            make_image):
+    from pipeline.registry.attestation import attest
+    from pipeline.registry.promotion import promote
+    from tests.registry.regimages import push_image
+
+    manifest = push_image(client, "team/backend", [1024])
+    ref = f"{registry.host}/team/backend@{manifest.digest}"
+    attest(client, ref, LANES, CONTRACT_SHA256, "deadbeef", key_pair[0],
+           release="rel-" + "1" * 24, release_services=["backend", "frontend"])
+    with pytest.raises(PromotionRefused, match=r"part of release .*promote --release"):
+        promote(client, ref, "staging", key_pair[1])
+    alone = make_image()  # attested on its own, or as a one-service release: allowed
+    assert promote(client, alone, "staging", key_pair[1]).outcome == "promoted"
+
+
+@pytest.fixture
+def run(monkeypatch, capsys):
+    from pipeline import cli
+
+    monkeypatch.setattr(cli, "COMMANDS", ("stages", "render"))
+
+    def invoke(*argv: str) -> tuple[int, str, str]:
+        code = cli.main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+def test_cli_promote_release_history_rollback_render(run, registry, publish, key_pair, tmp_path,
+                                                     monkeypatch):
+    from cryptography.hazmat.primitives import serialization
+
+    monkeypatch.setenv("PIPELINE_EVENT_LOG", str(tmp_path / "events.jsonl"))
+    pub = tmp_path / "pub.pem"
+    pub.write_bytes(key_pair[1].public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    repo = f"{registry.host}/{RELEASES}"
+    first, second = publish(), publish()
+    for rid in (first, second):
+        code, out, err = run("promote", "--release", rid, "--repository", repo, "--stage",
+                             "staging", "--public-key", str(pub), "--reason", f"ship {rid}")
+        assert (code, err) == (0, ""), err
+        assert f"promoted release {rid}" in out
+    code, out, err = run("rollback", "--repository", repo, "--stage", "staging",
+                         "--public-key", str(pub), "--reason", "bad")
+    assert code == 0 and f"rolled-back release {first}" in out, err
+
+    code, out, _ = run("history", "--repository", repo, "--stage", "staging", "--json")
+    history = json.loads(out)
+    assert history["release"] == first
+    assert [(e["action"], e["release"], e["status"]) for e in history["entries"]] == [
+        ("promote", first, "completed"), ("promote", second, "completed"),
+        ("rollback", first, "completed")]
+    assert set(history["releases"]) == {first, second}
+    assert history["releases"][second]["lanes_passed"] == sorted(LANES)
+    code, out, _ = run("history", "--repository", repo, "--stage", "staging")
+    assert out.splitlines()[0].endswith(f"release {first}") and "(bad)" in out
+
+    code, out, _ = run("render", "--stage", "staging", "--repository", repo,
+                       "--out", str(tmp_path / "deploy"))
+    assert code == 0 and (tmp_path / "deploy" / "compose.yaml").exists()
+
+    cases = [
+        (["promote", "--release", "rel-" + "0" * 24, "--repository", repo], 1, "unknown release"),
+        (["promote", "--release", "v1", "--repository", repo], 2, "expected rel-"),
+        (["promote", "--release", first], 2, "needs --repository"),
+        (["render", "--repository", repo, "--out", str(tmp_path / "x")], 1, "holds no release"),
+    ]
+    for argv, expected, reason in cases:
+        extra = ["--public-key", str(pub)] if argv[0] == "promote" else []
+        code, out, err = run(*argv, "--stage", "production" if argv[0] == "render" else "staging",
+                             *extra)
+        assert code == expected, (argv, err)
+        assert err.count("\n") == 1 and err.startswith("pipeline: error: ") and reason in err
