@@ -116,7 +116,8 @@ def is_release_repository(client: RegistryClient, repository: str, stage: str) -
     """Does ``repository`` hold releases for ``stage`` (rather than one image's stage)?"""
     held = client.get_manifest(repository, stages.stage_tag(stage))
     if held is not None:
-        return held.json().get("artifactType") == RELEASE_ARTIFACT_TYPE
+        doc = held.json()
+        return isinstance(doc, dict) and doc.get("artifactType") == RELEASE_ARTIFACT_TYPE
     return any(t.startswith(f"{stages.stage_tag(stage)}.rel-") for t in client.list_tags(repository))
 
 

@@ -166,7 +166,7 @@ def read_release_manifest(manifest: Manifest, where: str) -> Release:
     try:
         raw = manifest.json().get("annotations", {}).get(RELEASE_ANNOTATION)
         return Release.model_validate_json(raw or "")
-    except (ValueError, AttributeError, ValidationError) as exc:
+    except (ValueError, AttributeError, TypeError, ValidationError) as exc:
         raise PromotionRefused(f"{where}: not a release manifest") from exc
 
 
@@ -192,8 +192,7 @@ def verify_release(
     envelope_manifest = client.get_manifest(repository, attestation_tag(rid))
     if envelope_manifest is None:
         raise PromotionRefused(f"{where}: unsigned, no attestation ({attestation_tag(rid)})")
-    layer = next((lay.get("digest") for lay in envelope_manifest.json().get("layers") or []
-                  if lay.get("mediaType") == DSSE_MEDIA_TYPE), None)
+    layer = _envelope_layer(envelope_manifest)
     blob = client.get_blob(repository, layer) if layer else None
     envelope = signing.parse_envelope(blob) if blob else None
     if envelope is None:
@@ -234,6 +233,15 @@ def verify_release(
             raise PromotionRefused(f"{service.reference}: unknown digest (service {name})")
         images[name] = found
     return release, images, manifest
+
+
+def _envelope_layer(manifest: Manifest) -> str | None:
+    try:
+        layers = manifest.json().get("layers") or []
+        return next((lay["digest"] for lay in layers
+                     if lay.get("mediaType") == DSSE_MEDIA_TYPE), None)
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return None  # not an artifact manifest: "holds no DSSE envelope"
 
 
 def _hex(digest: str) -> str:

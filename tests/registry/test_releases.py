@@ -322,3 +322,15 @@ def test_cli_promote_release_history_rollback_render(run, registry, publish, key
                              *extra)
         assert code == expected, (argv, err)
         assert err.count("\n") == 1 and err.startswith("pipeline: error: ") and reason in err
+
+
+@pytest.mark.parametrize("annotation", ["", "not json", "[]", '{"id": "rel-x"}', "\u0000" * 10])
+def test_a_junk_release_record_is_a_one_line_refusal(client, registry, key_pair, annotation):
+    rid = "rel-" + "a" * 24
+    doc = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+           "config": client.empty_config(RELEASES), "layers": [],
+           "annotations": {RELEASE_ANNOTATION: annotation}}
+    client.put_manifest(RELEASES, rid, Manifest.from_bytes(json.dumps(doc).encode()))
+    with pytest.raises(PromotionRefused, match="not a release manifest") as info:
+        release_stages.promote_release(client, _repo(registry), rid, "staging", key_pair[1])
+    assert "\n" not in str(info.value)
