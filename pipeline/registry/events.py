@@ -31,6 +31,9 @@ def _logger() -> Any:
     # Resolve sys.stderr per call: tests and callers may swap it.
     return structlog.wrap_logger(
         structlog.PrintLogger(sys.stderr),
+        # Our own wrapper class: a host's structlog.configure (the CLI's level filter)
+        # must not drop these events.
+        wrapper_class=structlog.BoundLogger,
         processors=[
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.JSONRenderer(sort_keys=True),
@@ -66,6 +69,7 @@ def emit_to_log(event: str, **fields: Any) -> None:
         with path.open("a", encoding="utf-8") as sink:
             structlog.wrap_logger(
                 structlog.PrintLogger(sink),
+                wrapper_class=structlog.BoundLogger,
                 processors=[
                     structlog.processors.TimeStamper(fmt="iso", utc=True),
                     structlog.processors.JSONRenderer(sort_keys=True),

@@ -334,3 +334,16 @@ def test_a_junk_release_record_is_a_one_line_refusal(client, registry, key_pair,
     with pytest.raises(PromotionRefused, match="not a release manifest") as info:
         release_stages.promote_release(client, _repo(registry), rid, "staging", key_pair[1])
     assert "\n" not in str(info.value)
+
+
+def test_events_are_logged_even_after_the_cli_configured_logging(client, registry, publish,
+                                                                  key_pair, tmp_path,
+                                                                  monkeypatch):
+    from pipeline.logs import configure_logging
+
+    configure_logging("error")  # what verify-stage does before it records its event
+    log = tmp_path / "events.jsonl"
+    monkeypatch.setenv("PIPELINE_EVENT_LOG", str(log))
+    rid = publish()
+    release_stages.promote_release(client, _repo(registry), rid, "staging", key_pair[1])
+    assert [json.loads(x)["event"] for x in log.read_text().splitlines()] == ["stage.promote"] * 2
