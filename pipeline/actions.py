@@ -13,6 +13,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from pipeline.dag.messages import one_line
 from pipeline.errors import PromotionRefused
 from pipeline.registry import release_stages, stages
 from pipeline.registry.client import Credentials, RegistryClient
@@ -150,12 +151,18 @@ def release_history(client: RegistryClient, repo: ImageReference, stage: str, *,
         else:
             what = f"{entry['from_release'] or '(none)'} -> {entry['release']}"
         line = (f"{entry['at'][:19].replace('T', ' ')}Z  {entry['action']:<8} "
-                f"{entry['status']:<11} {what}  by {entry['actor']}")
+                f"{entry['status']:<11} {what}  by {_printable(entry['actor'])}")
         if entry["reason"]:
-            line += f"  ({entry['reason']})"
+            line += f"  ({_printable(entry['reason'])})"
         lines.append(line)
-        lines += [f"      {detail}" for detail in entry["details"]]
+        lines += [f"      {_printable(detail)}" for detail in entry["details"]]
     return "\n".join(lines)
+
+
+def _printable(text: str) -> str:
+    """Anyone with push rights writes events: one line, URL passwords masked, no control
+    characters reach the terminal."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in one_line(text))
 
 
 def _release_entries(events: Sequence[release_stages.ReleaseEvent]) -> list[dict]:

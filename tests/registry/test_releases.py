@@ -347,3 +347,13 @@ def test_events_are_logged_even_after_the_cli_configured_logging(client, registr
     rid = publish()
     release_stages.promote_release(client, _repo(registry), rid, "staging", key_pair[1])
     assert [json.loads(x)["event"] for x in log.read_text().splitlines()] == ["stage.promote"] * 2
+
+
+def test_history_escapes_what_users_wrote(client, registry, publish, key_pair):
+    from pipeline.actions import stage_history
+
+    rid = publish()
+    release_stages.promote_release(client, _repo(registry), rid, "staging", key_pair[1],
+                                   "\x1b[2Jwiped\nsecond line postgres://u:hunter2@db/x")
+    text = stage_history(f"{registry.host}/{RELEASES}", "staging")
+    assert "\x1b" not in text and "\\x1b[2Jwiped" in text and "hunter2" not in text
