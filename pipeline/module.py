@@ -164,11 +164,16 @@ class Pipeline:
                       git_revision: Annotated[str, Doc("revision recorded in the release")] = "",
                       registry_username: RegistryUser = "",
                       registry_password: RegistryPassword = None,
+                      version: Annotated[str, Doc("semver tag for the images ('latest': local "
+                                                  "registries only)")] = "",
+                      branch: Annotated[str, Doc("a branch build: also tag <version>-<branch>")] = "",
                       ) -> str:
-        """Validate, then push every image by digest and attest it (only if every gate passed)."""
+        """Validate, then push every image by digest, attest it and store the run's release
+        (only if every gate passed); prints the release id."""
         publish = PublishOptions(repository, signing_key, git_revision,
                                  registry_username=registry_username,
-                                 registry_password=registry_password)
+                                 registry_password=registry_password,
+                                 version=version, branch=branch)
         return await _run(source, _options(contract, overlay, publish=publish))
 
     @function

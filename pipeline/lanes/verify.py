@@ -71,7 +71,8 @@ class StageVerification:
         return "\n".join(lines)
 
 
-def verification_graph(ctx: RunContext, release: Release) -> Graph:
+def verification_graph(ctx: RunContext, release: Release,
+                       credentials: Credentials | None = None) -> Graph:
     """Pull each service of ``release`` by digest; probe each; run the integration tests."""
     contract = ctx.contract
     unknown = sorted(set(release.services) - set(contract.services))
@@ -83,7 +84,7 @@ def verification_graph(ctx: RunContext, release: Release) -> Graph:
         raise ContractError(f"release {release.id} lacks service(s): {', '.join(missing)}")
     graph = Graph()
     for name, service in sorted(release.services.items()):
-        graph.add(Lane(f"pull:{name}", _pull(service.reference), kind="pull",
+        graph.add(Lane(f"pull:{name}", _pull(service.reference, credentials), kind="pull",
                        description=f"{service.reference}, by digest"))
     for name in release.services:
         closure = service_closure(ctx, [name])
@@ -99,9 +100,14 @@ def verification_graph(ctx: RunContext, release: Release) -> Graph:
     return graph
 
 
-def _pull(reference: str):
+def _pull(reference: str, credentials: Credentials | None):
     async def run(lane: LaneContext) -> LaneOutcome:
-        container = dag.container().from_(reference)
+        container = dag.container()
+        if credentials is not None:
+            secret = dag.set_secret("registry-password", credentials.password)
+            container = container.with_registry_auth(reference.split("/", 1)[0],
+                                                      credentials.username, secret)
+        container = container.from_(reference)
         await container.sync()  # fail here, in this lane, if the digest cannot be pulled
         return LaneOutcome.success(f"pulled {reference}", outputs={"image": container})
 
@@ -147,7 +153,8 @@ async def verify_stage(
             scratch, local_root=local_root)
         run_id = datetime.now(UTC).strftime(f"verify-{options.stage}-%Y%m%d-%H%M%S")
         ctx = RunContext(source=source, contract=contract, scratch=scratch, run_id=run_id)
-        run = await run_graph(verification_graph(ctx, release), on_event=on_event)
+        graph = verification_graph(ctx, release, options.credentials)
+        run = await run_graph(graph, on_event=on_event)
         paths = write_run_reports(run, reports)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
