@@ -145,6 +145,12 @@ def published(checkout, env, login_registry) -> dict[str, str]:
     return published_digests(login_registry, "taskflow")
 
 
+@pytest.fixture(scope="module")
+def first_release(published, login_registry) -> str:
+    """The release the publish stored (read once, before a test adds a second)."""
+    return published_release(login_registry, "taskflow")
+
+
 def test_publish_pushes_by_digest_with_a_signed_attestation(published, keys, login_registry):
     key = signing.load_public_key(keys[1], source="test")
     with login_client(login_registry) as client:
@@ -154,10 +160,10 @@ def test_publish_pushes_by_digest_with_a_signed_attestation(published, keys, log
             assert statement.predicate.git_revision == REVISION
 
 
-def test_promote_verify_rollback_and_history_from_the_module(published, checkout, env, keys,
+def test_promote_verify_rollback_and_history_from_the_module(first_release, checkout, env, keys,
                                                              login_registry):
     private, _ = keys
-    first = published_release(login_registry, "taskflow")
+    first = first_release
     releases = {"RELEASES": f"{login_registry.host}/taskflow/releases"}
     promoted = call(readme_line("promote"), checkout, {**env, **releases, "RELEASE": first})
     assert promoted.returncode == 0, promoted.why()
@@ -181,8 +187,9 @@ def test_promote_verify_rollback_and_history_from_the_module(published, checkout
     assert PASSWORD not in everything + verified.output
 
 
-def test_promote_without_login_is_refused_in_one_line(published, checkout, env, login_registry):
-    anonymous = {**env, "RELEASE": published_release(login_registry, "taskflow"),
+def test_promote_without_login_is_refused_in_one_line(first_release, checkout, env,
+                                                      login_registry):
+    anonymous = {**env, "RELEASE": first_release,
                  "RELEASES": f"{login_registry.host}/taskflow/releases",
                  "PIPELINE_REGISTRY_USERNAME": ""}
     refused = call(readme_line("promote"), checkout, anonymous)
