@@ -49,6 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="Ed25519 private key (PEM) that signs the attestations")
     parser.add_argument("--git-revision", default=None,
                         help="revision recorded in the release (default: git rev-parse HEAD)")
+    parser.add_argument("--version", default=None, metavar="SEMVER",
+                        help="tag the images SEMVER (default: a v1.2.3 git tag on HEAD, if any; "
+                             "'latest' only for a local registry)")
+    parser.add_argument("--branch", default="",
+                        help="a branch build: also tag <version>-<branch>")
     parser.set_defaults(handler=run_validate, kinds=())
 
     for name, (kind, help_text) in SHORTCUTS.items():
@@ -58,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         _common(sub)
         _run_options(sub)
         sub.set_defaults(handler=run_validate, kinds=(kind,), publish_to=None,
-                         signing_key_file=None, git_revision=None)
+                         signing_key_file=None, git_revision=None, version=None, branch="")
 
     plan = subparsers.add_parser("plan", help="print the lanes' DAG without running it")
     _common(plan)
@@ -152,7 +157,13 @@ def run_validate(args: argparse.Namespace) -> int:
     bundle = _ca_bundle(args)  # a bad file is refused before any engine is started
     publish = None
     if args.publish_to:
-        publish = PublishOptions(args.publish_to, git_revision=args.git_revision or _git_revision(source))
+        from pipeline.registry.naming import publish_tags, version_from_git
+
+        version = args.version if args.version is not None else version_from_git(source)
+        # Refuse a bad version or `latest` for a remote registry now, before building anything.
+        publish_tags(args.publish_to.split("/", 1)[0], version=version, branch=args.branch)
+        publish = PublishOptions(args.publish_to, git_revision=args.git_revision or _git_revision(source),
+                                 version=version, branch=args.branch)
 
     async def main() -> int:
         async with connection(show_progress=args.progress == "dagger"):
@@ -173,6 +184,10 @@ def run_validate(args: argparse.Namespace) -> int:
                 ca_bundle=dag.host().file(str(bundle)) if bundle else None,
                 on_event=None if args.progress == "quiet" else progress_printer())
         print(render_summary(result.run), end="")
+        if publish is not None and "publish" in {r.name for r in result.run}:
+            published = result.run["publish"].outputs
+            if "release" in published:  # the id `promote --release` takes
+                print(f"release {published['release']} in {published['release_repository']}")
         append_step_summary(result.reports.markdown.read_text(), os.environ.get("GITHUB_STEP_SUMMARY"))
         problems = [r for r in result.run if r.status.is_problem]
         for r in problems:

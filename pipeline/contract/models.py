@@ -248,6 +248,12 @@ class Runner(Model):
     services: list[Key] = []
 
 
+class ReleaseNaming(Model):
+    """`[release]`: how published images are named (seed 002: `<project>-<component>`)."""
+
+    project: Key | None = None
+
+
 class Contract(Model):
     """The whole contract file."""
 
@@ -257,6 +263,7 @@ class Contract(Model):
     dependencies: dict[Key, Dependency] = {}
     integration: Runner | None = None
     e2e: Runner | None = None
+    release: ReleaseNaming = ReleaseNaming()
 
     # Where the contract file lives: contexts and sources are relative to it.
     _root: Path = PrivateAttr(default_factory=Path.cwd)
