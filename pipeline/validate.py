@@ -42,6 +42,7 @@ class ValidateOptions:
     fail_fast: bool = False
     publish: PublishOptions | None = None
     keep_going: bool = False                    # test lanes run even when a contract gate fails
+    jobs: int | None = None                     # lanes running at once (None: no limit)
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ async def plan(source: dagger.Directory | None, options: ValidateOptions, *,
 async def validate(
     source: dagger.Directory, options: ValidateOptions, *, reports: Path,
     local_root: Path | None = None, on_event: EventCallback | None = None,
-    run_id: str | None = None,
+    run_id: str | None = None, ca_bundle: dagger.File | None = None,
 ) -> Validation:
     """Run the selected lanes on `source` and write `reports` (replaced), even when lanes fail."""
     scratch = Path(tempfile.mkdtemp(prefix="pipeline-run-"))
@@ -134,13 +135,16 @@ async def validate(
         publish = options.publish
         if publish is not None:
             publish = dataclasses.replace(publish, contract_sha256=contract_sha256)
-        secret_refs = await load_secret_refs(contract, source=source, local_root=local_root)
+        secret_refs, secret_plaintexts = await load_secret_refs(contract, source=source,
+                                                                local_root=local_root)
         ctx = RunContext(source=source, contract=contract, scratch=scratch,
-                         run_id=run_id or new_run_id(), secret_refs=secret_refs)
+                         run_id=run_id or new_run_id(), secret_refs=secret_refs,
+                         secret_plaintexts=secret_plaintexts, ca_bundle=ca_bundle)
         graph = select(validation_graph(ctx, publish=publish, keep_going=options.keep_going),
                        options)
         ctx.gating = not any(lane.after for lane in graph)
-        run = await run_graph(graph, fail_fast=options.fail_fast, on_event=on_event)
+        run = await run_graph(graph, fail_fast=options.fail_fast, max_concurrency=options.jobs,
+                              on_event=on_event)
         run = dataclasses.replace(run, gating=ctx.gating)
         paths = write_run_reports(run, reports)
         return Validation(run=run, reports=paths, contract_sha256=contract_sha256, graph=graph)

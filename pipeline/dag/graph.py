@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipeline.dag import render
+from pipeline.dag.resources import ResourceClass
 from pipeline.dag.status import LaneOutcome, LaneResult, RunResult
 from pipeline.errors import GraphError, LaneError
 
@@ -78,6 +79,7 @@ class Lane:
     # Order only: the lane starts after these finish, whatever their status (a test lane
     # that runs even when a contract lane failed: validate --keep-going).
     after: tuple[str, ...] = ()
+    resources: ResourceClass = ResourceClass.SHARED  # TIMED lanes run apart (pipeline.dag.resources)
 
     def __post_init__(self) -> None:
         # Accept any iterable of names (a list from a config loop) but store a tuple.

@@ -39,7 +39,11 @@ class RunContext:
     # Per-run memo for what happens once per run whichever lane asks first (a
     # dependency's health check, a service's init steps): see pipeline.lanes.dependencies.
     shared: dict[str, Any] = field(default_factory=dict, repr=False)
+    # What the references held, only to mask them in files the engine does not scrub
+    # (a started service's own output, kept by pipeline.lanes.servicewrap).
+    secret_plaintexts: tuple[str, ...] = field(default=(), repr=False)
     gating: bool = True     # False: test lanes ran whatever the contract said (--keep-going)
+    ca_bundle: dagger.File | None = None  # PEM bundle every tooling container trusts (--ca-bundle)
 
     def lane_dir(self, lane: str) -> Path:
         path = self.scratch / "lanes" / lane.replace(":", "-").replace("/", "-")

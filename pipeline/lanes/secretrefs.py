@@ -29,12 +29,15 @@ def _secret_name(key: str) -> str:
 async def load_secret_refs(
     contract: Contract, *, source: dagger.Directory | None, local_root: Path | None,
     environ: Mapping[str, str] | None = None,
-) -> dict[str, dagger.Secret]:
-    """Every reference of `contract` as a Dagger secret, by field key."""
+) -> tuple[dict[str, dagger.Secret], tuple[str, ...]]:
+    """Every reference of `contract` as a Dagger secret, by field key; and the values, which
+    only the masking of files the engine does not scrub may use."""
     if local_root is not None:
         values = read_all(contract, root=local_root, environ=environ)
-        return {key: dag.set_secret(_secret_name(key), value) for key, value in values.items()}
+        return ({key: dag.set_secret(_secret_name(key), value) for key, value in values.items()},
+                tuple(values.values()))
     secrets: dict[str, dagger.Secret] = {}
+    plaintexts: list[str] = []
     for loc, ref in references(contract):
         key = field_key(loc)
         try:
@@ -46,13 +49,15 @@ async def load_secret_refs(
                 if len(text) > MAX_SECRET_BYTES:
                     raise contract.error_at(loc, f"file {ref.target} is larger than "
                                                  f"{MAX_SECRET_BYTES} bytes")
-                secret = dag.set_secret(_secret_name(key), text.removesuffix("\n"))
+                text = text.removesuffix("\n")
+                secret = dag.set_secret(_secret_name(key), text)
             else:
                 uri = f"env://{ref.target}" if ref.kind == "env" else f"file://{ref.target}"
                 secret = dag.secret(uri)
-                await secret.plaintext()   # resolves it now: a missing one fails here, named
+                text = await secret.plaintext()   # resolves it now: a missing one fails here
         except dagger.QueryError:
             missing = "is not set" if ref.kind == "env" else "cannot be read"
             raise contract.error_at(loc, f"{ref.describe()} {missing}") from None
         secrets[key] = secret
-    return secrets
+        plaintexts.append(text)
+    return secrets, tuple(plaintexts)

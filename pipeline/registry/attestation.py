@@ -44,6 +44,10 @@ class ValidationPredicate(BaseModel):
     # the contract lanes gated the test lanes (False: validate --keep-going).
     waivers: list[dict[str, Any]] = Field(default_factory=list)
     gating: bool = True
+    # The release this digest was published in, and its services: a digest of a
+    # multi-service release is promoted with its release, never alone.
+    release: str = ""
+    release_services: list[str] = Field(default_factory=list)
 
 
 class Subject(BaseModel):
@@ -81,6 +85,8 @@ def attest(
     key_source: str = "signing key",
     waivers: Sequence[dict[str, Any]] = (),
     gating: bool = True,
+    release: str = "",
+    release_services: Sequence[str] = (),
 ) -> str:
     """Sign and store an attestation beside ``image_ref``; returns ``repo@<attestation digest>``."""
     image = require_digest(image_ref)
@@ -94,6 +100,7 @@ def attest(
             lanes_passed=list(lanes_passed), lanes_failed=list(lanes_failed),
             contract_sha256=contract_sha256, git_revision=git_revision, run_id=run_id,
             created=datetime.now(UTC), waivers=list(waivers), gating=gating,
+            release=release, release_services=list(release_services),
         ),
     )
     envelope = signing.sign(statement.to_bytes(), key).model_dump_json().encode()

@@ -56,6 +56,8 @@ class ReleaseRecord(BaseModel):
     result: str = "passed"
     gating: bool = True
     waivers: list[dict[str, Any]] = Field(default_factory=list)
+    release: str | None = None             # the release id (releases.release_id)
+    release_repository: str | None = None  # host/repo where the release is stored
 
 
 def publish_record(
@@ -72,6 +74,8 @@ def publish_record(
     result: str = "passed",
     gating: bool = True,
     waivers: Sequence[Mapping[str, Any]] = (),
+    release: str | None = None,
+    release_repository: str | None = None,
 ) -> ReleaseRecord:
     """Build the record (images: service -> ``repo@sha256:...``) and write it to ``path``."""
     published = []
@@ -85,7 +89,8 @@ def publish_record(
         run_id=run_id, git_revision=git_revision, contract_sha256=contract_sha256,
         started_at=started_at, finished_at=finished_at or datetime.now(UTC),
         images=published, lanes=list(lanes), result=result, gating=gating,
-        waivers=[dict(w) for w in waivers],
+        waivers=[dict(w) for w in waivers], release=release,
+        release_repository=release_repository,
     )
     write_record(Path(path), record)
     return record

@@ -8,7 +8,7 @@ classname name time><failure message type>text</failure>...
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -66,9 +66,12 @@ def render(suites: Iterable[ET.Element]) -> str:
 
 
 def finding_cases(findings: Sequence[Finding], checked: Iterable[str],
-                  fail_on: Severity, *, waivers: Sequence[WaiverStatus] = ()) -> list[Case]:
-    """One case per rule id: failed by findings at or above `fail_on`, skipped when a waiver
-    let them pass, else passed."""
+                  fail_on: Severity, *, not_run: Mapping[str, str] | None = None,
+                  waivers: Sequence[WaiverStatus] = ()) -> list[Case]:
+    """One case per rule id: failed by findings at or above `fail_on`; skipped when a waiver
+    let them pass, or when it never ran (`not_run`: rule id -> why) and found nothing; else
+    passed."""
+    not_run = not_run or {}
     notes = {w.rule: w for w in waivers}
     by_rule: dict[str, list[Finding]] = {}
     for f in sort_findings(findings):
@@ -90,7 +93,8 @@ def finding_cases(findings: Sequence[Finding], checked: Iterable[str],
             name=rule_id, classname=found[0].subject or "image" if found else "image",
             failure=failure,
             skipped=(f"{len(waived)} finding(s) {waived[0].waived.describe()}"  # type: ignore[union-attr]
-                     if waived and not failing else None),
+                     if waived and not failing
+                     else not_run.get(rule_id) if not found else None),
             details=text if failing else "", output=text if found and not failing else "",
         ))
     return cases
