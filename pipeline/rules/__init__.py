@@ -12,7 +12,16 @@ from pathlib import Path
 from pipeline.contract.models import Contract, Service
 from pipeline.findings import FORBIDDEN_PREFIX, RULES, Finding, sort_findings
 from pipeline.image.view import ImageView, read_tarball
-from pipeline.rules import base, config, dockerignore, filesystem, forbidden, history, secrets
+from pipeline.rules import (
+    base,
+    config,
+    dockerfile,
+    dockerignore,
+    filesystem,
+    forbidden,
+    history,
+    secrets,
+)
 from pipeline.rules.subject import RuleFn, Subject
 
 # Every static rule family, in report order. Adding a rule = adding it here.
@@ -31,6 +40,9 @@ RULE_FAMILIES: tuple[tuple[str, RuleFn], ...] = (
     ("setuid", filesystem.check_setuid),
     ("git", filesystem.check_git),
     ("dockerignore", dockerignore.check),
+    ("dockerfile-healthcheck", dockerfile.check_healthcheck),
+    ("dockerfile-cache-order", dockerfile.check_cache_order),
+    ("dockerfile-secret-arg", dockerfile.check_secret_args),
 )
 
 
