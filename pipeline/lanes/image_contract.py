@@ -23,6 +23,7 @@ from pipeline.dag import LaneContext, LaneOutcome, LaneRun
 from pipeline.dag.messages import one_line
 from pipeline.findings import Finding, Verdict, sort_findings
 from pipeline.lanes.context import RunContext
+from pipeline.lanes.startup_policy import fail_fast
 from pipeline.lanes.topology import Topology
 from pipeline.probes import (
     HealthAnswer,
@@ -31,11 +32,12 @@ from pipeline.probes import (
     judge_startup,
     poll_health,
 )
+from pipeline.registry.baseimage import base_for_service
 from pipeline.reports import write_all
 from pipeline.rules import check_image, static_rule_ids
 
 RUNTIME_RULE_IDS = ("runtime.health", "runtime.startup-time", "runtime.dependency-down",
-                    "runtime.shutdown")
+                    "runtime.shutdown", "runtime.fail-fast", "runtime.fail-fast-message")
 # Seconds the engine may take beyond a budget before we stop waiting on it.
 _MARGIN = 5.0
 
@@ -128,9 +130,12 @@ async def _static(ctx: RunContext, image: dagger.Container, service: str) -> lis
     tarball = ctx.scratch / "images" / f"{service}.tar"
     tarball.parent.mkdir(parents=True, exist_ok=True)
     await image.as_tarball().export(str(tarball))
+    # The base's layers, from its registry: findings in them say `inherited from <base>`.
+    base = await anyio.to_thread.run_sync(partial(base_for_service, ctx.contract, service))
     try:
         return await anyio.to_thread.run_sync(partial(
-            check_image, tarball, ctx.contract, service, context_dir=ctx.contract.context_dir(service)))
+            check_image, tarball, ctx.contract, service, context_dir=ctx.contract.context_dir(service),
+            base=base))
     finally:
         tarball.unlink(missing_ok=True)
 
@@ -159,6 +164,7 @@ def contract_lane(ctx: RunContext, service: str) -> LaneRun:
             partial(_static, ctx, image, service),
             prober.healthy_start_and_shutdown,
             prober.dependency_down,
+            partial(fail_fast, prober),
         ))
         verdict = Verdict.of(findings)
         spec = ctx.contract.services[service]
