@@ -144,6 +144,9 @@ class Forbidden(Model):
     # Classes in which a multi-call binary's applets (busybox dpkg, rpm) count as the
     # tool; elsewhere the binary is reported once, at low (multicall.binary).
     count_applets: list[Key] = []
+    # Tool classes the base image brought (its dpkg, apt, pip): "report" keeps them
+    # visible at medium, below the default failing level; "enforce" keeps high.
+    inherited: Literal["report", "enforce"] = "report"
 
     @field_validator("relax")
     @classmethod

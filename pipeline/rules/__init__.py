@@ -68,7 +68,8 @@ def run_rules(image: ImageView, service: Service, name: str, *,
     found: list[Finding] = []
     for _, family in families:
         found.extend(family(subject))
-    return sort_findings(attribute(found, inherited))
+    enforce = service.forbidden.inherited == "enforce"
+    return sort_findings(attribute(found, inherited, enforce_tools=enforce))
 
 
 def check_image(tarball: Path, contract: Contract, service: str, *,

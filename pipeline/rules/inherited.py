@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from pipeline.findings import Finding
+from pipeline.findings import FORBIDDEN_PREFIX, Finding, Severity
 from pipeline.image.model import Layer
 
 
@@ -72,14 +72,23 @@ def _is_inherited(finding: Finding, inherited: Inherited) -> bool:
     return True
 
 
-def attribute(findings: Iterable[Finding], inherited: Inherited | None) -> list[Finding]:
-    """Label findings whose evidence all lies in the base: message, remediation, field."""
+def attribute(findings: Iterable[Finding], inherited: Inherited | None, *,
+              enforce_tools: bool = False) -> list[Finding]:
+    """Label findings whose evidence all lies in the base: message, remediation, field.
+
+    Tool classes the base ships (Debian's dpkg and apt, Alpine's apk, python's pip)
+    are on every image built FROM it: unless `enforce_tools`, they are capped at
+    medium, reported but below the default failing level. Secrets and setuid files
+    keep their severity: they ship whoever put them there."""
     if inherited is None:
         return list(findings)
     out = []
     for finding in findings:
         if finding.inherited_from is None and _is_inherited(finding, inherited):
-            finding = replace(finding, inherited_from=inherited.reference,
+            severity = finding.level
+            if not enforce_tools and finding.rule_id.startswith(FORBIDDEN_PREFIX):
+                severity = min(severity, Severity.MEDIUM)
+            finding = replace(finding, inherited_from=inherited.reference, severity=severity,
                               message=f"{finding.message} (inherited from {inherited.reference})",
                               remediation=inherited.advice)
         out.append(finding)

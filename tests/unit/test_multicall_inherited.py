@@ -190,3 +190,15 @@ def test_history_secret_in_the_base_history_is_inherited(tmp_path: Path) -> None
     found = findings(tmp_path, image, base=base_layers(image, tmp_path))
     [secret] = [f for f in found if f.rule_id == "history.secret"]
     assert secret.inherited_from is not None
+
+
+def test_inherited_tool_classes_are_reported_at_medium_unless_enforced(tmp_path: Path) -> None:
+    image = image_with(base_with_tools())
+    base = base_layers(image, tmp_path)
+    [tools] = [f for f in findings(tmp_path, image, base=base)
+               if f.rule_id == "forbidden.package-managers"]
+    assert tools.level is Severity.MEDIUM and tools.inherited_from
+    enforce = CLEAN_CONTRACT + '\n[services.backend.forbidden]\ninherited = "enforce"\n'
+    [tools] = [f for f in findings(tmp_path, image, enforce, base=base)
+               if f.rule_id == "forbidden.package-managers"]
+    assert tools.level is Severity.HIGH and tools.inherited_from
