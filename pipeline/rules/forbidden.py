@@ -83,8 +83,8 @@ def _multicall_finding(subject: Subject, call: multicall.MultiCall,
     names = call.names
     shown = ", ".join(names[:SHOWN_APPLETS]) + (f" and {len(names) - SHOWN_APPLETS} more"
                                                 if len(names) > SHOWN_APPLETS else "")
-    message = f"/{call.path} is {call.kind}, a multi-call binary with {len(names)} applets"
-    message += f": {shown}" if names else ""
+    message = f"/{call.path} is {call.kind}, a multi-call binary " + (
+        f"with {len(names)} applets: {shown}" if names else "(no applet links)")
     counted = subject.service.forbidden.count_applets
     if named:
         parts = [f"{cls} ({', '.join(sorted(set(found)))}"

@@ -15,6 +15,7 @@ from pipeline.image.model import FileEntry, Kind
 from pipeline.image.view import ImageView
 
 _NAME = re.compile(r"^(busybox|toybox)(?:[._-][\w.-]*)?$")
+_BIN_DIR = re.compile(r"(?:^|/)s?bin/[^/]+$")
 
 
 @dataclass(slots=True)
@@ -42,11 +43,16 @@ def find(image: ImageView, entries: list[FileEntry] | None = None) -> list[Multi
             hardlinks.setdefault(entry.linkname, []).append(entry)
     # One group per file: the file and every hard link to it are the same binary.
     groups: dict[str, MultiCall] = {}
+    by_path = {entry.path: entry for entry in entries}
     for entry in entries:
         found = _NAME.match(_base(entry.path))
         if not found or entry.kind not in (Kind.FILE, Kind.HARDLINK):
             continue
         target = entry.path if entry.kind is Kind.FILE else entry.linkname
+        file = by_path.get(target)
+        # An executable, not dpkg's busybox-static.list or an initramfs hook script.
+        if file is None or not file.mode & 0o111:
+            continue
         if target not in groups:
             groups[target] = MultiCall(entry.path, found.group(1), entry.layer)
     if not groups:
@@ -65,4 +71,7 @@ def find(image: ImageView, entries: list[FileEntry] | None = None) -> list[Multi
         call = member.get(resolved.path) if resolved is not None else None
         if call is not None and not _NAME.match(_base(entry.path)):
             call.applets[entry.path] = _base(entry.path)
-    return sorted(groups.values(), key=lambda c: c.path)
+    # Outside a bin directory, only a binary that applets reach is one (not a data file
+    # or a package's copy left in /usr/share).
+    return sorted((c for c in groups.values() if c.applets or _BIN_DIR.search(c.path)),
+                  key=lambda c: c.path)

@@ -92,6 +92,27 @@ def test_a_symlink_to_something_else_named_like_a_tool_is_a_tool(tmp_path: Path)
     assert {f.rule_id for f in found} == {"multicall.binary", "forbidden.package-managers"}
 
 
+def test_files_merely_named_busybox_are_not_binaries(tmp_path: Path) -> None:
+    """Corpus false positives (debian-busybox): dpkg's busybox-static.* info files, an
+    initramfs hook, lintian overrides were each reported as a multi-call binary."""
+    layer = busybox_symlinks()
+    layer.file("var/lib/dpkg/info/busybox-static.list", "/bin/busybox\n")
+    layer.file("var/lib/dpkg/info/busybox-static.md5sums", "abc  bin/busybox\n")
+    layer.file("usr/share/initramfs-tools/conf-hooks.d/busybox", "BUSYBOX=y\n")
+    layer.file("usr/share/lintian/overrides/busybox-static", "x\n")
+    layer.file("usr/share/doc/busybox/busybox.sh", "#!/bin/sh\n", 0o755)   # executable, no applets
+    found = findings(tmp_path, image_with(debian_like(), layer))
+    assert [(f.rule_id, f.evidence[0].path) for f in found] == [("multicall.binary", "bin/busybox")]
+
+
+def test_a_lone_busybox_in_a_bin_directory_is_reported(tmp_path: Path) -> None:
+    layer = LayerSpec(created_by="COPY busybox")
+    layer.file("usr/local/bin/busybox", ELF, 0o755)
+    found = findings(tmp_path, image_with(debian_like(), layer))
+    assert [f.rule_id for f in found] == ["multicall.binary"]
+    assert "(no applet links)" in found[0].message
+
+
 def test_toybox_is_recognised(tmp_path: Path) -> None:
     layer = LayerSpec(created_by="toybox")
     layer.file("bin/toybox", ELF, 0o755)
