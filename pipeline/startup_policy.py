@@ -47,7 +47,9 @@ def names_variable(output: str, names: tuple[str, ...]) -> bool:
                for n in names)
 
 
-def judge_fail_fast(service: str, env: EnvContract, seen: StartWithout) -> list[Finding]:
+def judge_fail_fast(service: str, env: EnvContract, seen: StartWithout, *,
+                    allowance: float = 0.0) -> list[Finding]:
+    """`allowance`: seconds the engine itself may take to start the container."""
     without = ", ".join(seen.missing)
     budget = env.fail_fast_seconds
     where = Evidence(detail=f"started without {without}; budget {budget:g}s")
@@ -67,7 +69,7 @@ def judge_fail_fast(service: str, env: EnvContract, seen: StartWithout) -> list[
     if seen.exit_code == 0:
         return finding(f"exited 0 after {seen.seconds:.1f}s: a missing required variable "
                        "must be a failure (non-zero exit)")
-    if seen.seconds > budget:
+    if seen.seconds > budget + allowance:
         return finding(f"exited {seen.exit_code} only after {seen.seconds:.1f}s, budget {budget:g}s")
     if env.fail_fast_message and not names_variable(seen.output, seen.missing):
         return finding(f"exited {seen.exit_code}, but its output does not name "

@@ -44,6 +44,12 @@ def test_each_way_of_not_failing_fast(seen: StartWithout, expected: list[str]) -
     assert ids(seen) == expected
 
 
+def test_engine_allowance_is_not_the_services_time() -> None:
+    late = StartWithout(("DATABASE_URL",), 14.0, exit_code=2, output="DATABASE_URL")
+    assert ids(late) == ["runtime.fail-fast"]
+    assert [f.rule_id for f in judge_fail_fast("api", ENV, late, allowance=5)] == []
+
+
 def test_message_is_optional() -> None:
     quiet = ENV.model_copy(update={"fail_fast_message": False})
     assert ids(StartWithout(("SECRET_KEY",), 1.0, exit_code=1, output=""), quiet) == []
