@@ -51,7 +51,8 @@ def document(findings: Sequence[Finding], *, tool: str = "pipeline check-image",
             "locations": locations[:10],
             "properties": {"severity": f.level.label, "remediation": f.remediation,
                            "evidence": [e.as_dict() for e in f.evidence],
-                           **({"subject": f.subject} if f.subject else {})},
+                           **({"subject": f.subject} if f.subject else {}),
+                           **({"inheritedFrom": f.inherited_from} if f.inherited_from else {})},
         })
     return {
         "$schema": SCHEMA, "version": "2.1.0",

@@ -129,3 +129,38 @@ async def test_findings_from_the_base_say_inherited(dag, tmp_path: Path) -> None
     # Without the base's layers, the same setuid files are not attributed.
     plain = await built(tmp_path / "plain", mine)
     assert not any(f.inherited_from for f in plain)
+
+
+async def test_check_image_cli_attributes_and_hides_inherited(dag, tmp_path: Path) -> None:
+    """`check-image --base auto` fetches the Dockerfile's base from the registry;
+    `--hide-inherited` leaves the base's findings out of the report."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    mine = SERVICE.replace("USER 65534", "RUN cp /bin/true /usr/local/bin/helper "
+                           "&& chmod u+s /usr/local/bin/helper\nUSER 65534") + 'CMD ["sleep", "1"]\n'
+    await built(tmp_path, mine)
+
+    def cli(*extra: str) -> list[dict]:
+        result = subprocess.run(
+            [sys.executable, "-m", "pipeline", "check-image", str(tmp_path / "image.tar"),
+             "--contract", str(tmp_path / "pipeline.toml"), "--service", "app",
+             "--format", "json", *extra],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+            env={**os.environ, "PIPELINE_LOG_LEVEL": "error"})
+        assert result.returncode in (0, 1), result.stderr
+        return json.loads(result.stdout)["findings"]
+
+    attributed = cli("--base", "auto")
+    assert {f["rule"] for f in attributed if f.get("inherited_from") == DEBIAN} >= {
+        "fs.setuid", "forbidden.package-managers"}
+    hidden = cli("--base", "auto", "--hide-inherited")
+    assert not any("inherited_from" in f for f in hidden)
+    assert [f["message"] for f in hidden if f["rule"] == "fs.setuid"] == [
+        "/usr/local/bin/helper is setuid (mode 4755)"]
+    # Without --base, nothing is attributed (the image alone cannot say).
+    assert not any("inherited_from" in f for f in cli())
