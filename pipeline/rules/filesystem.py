@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from pipeline.rules.subject import Subject
 
 
+MAX_EVIDENCE = 50
+
+
 def _layer(subject: Subject, index: int) -> str | None:
     layers = subject.image.layers
     return layers[index].digest if index < len(layers) else None
@@ -34,7 +37,7 @@ def check_setuid(subject: Subject) -> Iterator[Finding]:
         names = ", ".join(f"/{e.path}" for e in inherited[:8])
         more = f" and {len(inherited) - 8} more" if len(inherited) > 8 else ""
         yield Finding("fs.setuid", f"{len(inherited)} setuid/setgid files: {names}{more}",
-                      tuple(inherited), subject=subject.name)
+                      tuple(inherited[:MAX_EVIDENCE]), subject=subject.name)
 
 
 def check_git(subject: Subject) -> Iterator[Finding]:

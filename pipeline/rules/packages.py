@@ -42,6 +42,24 @@ def _dpkg(text: str, path: str, layer_of: Callable[[str], int | None]) -> Iterat
             yield Package("dpkg", name, path, layer_of(name))
 
 
+def _apk(image: ImageView, text: str, path: str) -> Iterator[Package]:
+    """apk's database: a block per package, `P:` its name, `F:` a directory, `R:` a file
+    in it. The package's layer is its first file's (the database is rewritten by every
+    install, so its own layer says nothing)."""
+    for block in text.split("\n\n"):
+        name, directory, first = None, "", None
+        for line in block.splitlines():
+            if line.startswith("P:"):
+                name = line[2:].strip()
+            elif line.startswith("F:"):
+                directory = line[2:].strip()
+            elif line.startswith("R:") and first is None:
+                first = f"{directory}/{line[2:].strip()}" if directory else line[2:].strip()
+        if name:
+            entry = image.stat(first) if first else None
+            yield Package("apk", name, path, entry.layer if entry is not None else None)
+
+
 def installed(image: ImageView) -> Iterator[Package]:
     """Every package the image's databases say is installed (final filesystem)."""
     # dpkg writes info/<package>.list in the layer that installs the package: that
@@ -56,9 +74,7 @@ def installed(image: ImageView) -> Iterator[Package]:
             elif found := _DPKG_LIST.match(path):
                 dpkg_layers[found.group(1)] = entry.layer
         elif path == "lib/apk/db/installed":
-            for line in (image.read(path) or b"").decode("utf-8", "replace").splitlines():
-                if line.startswith("P:"):
-                    yield Package("apk", line[2:].strip(), path)
+            yield from _apk(image, (image.read(path) or b"").decode("utf-8", "replace"), path)
         elif path.endswith(("METADATA", "PKG-INFO")) and (found := _PY_META.search(path)):
             yield Package("python", _python_name(found.group(1)), path.rsplit("/", 1)[0],
                           entry.layer)

@@ -223,3 +223,23 @@ def test_inherited_tool_classes_are_reported_at_medium_unless_enforced(tmp_path:
     [tools] = [f for f in findings(tmp_path, image, enforce, base=base)
                if f.rule_id == "forbidden.package-managers"]
     assert tools.level is Severity.HIGH and tools.inherited_from
+
+
+def test_alpine_apk_from_the_base_is_inherited(tmp_path: Path) -> None:
+    """apk's database is one file rewritten by every install: a package's layer is its
+    first file's, so the base's apk-tools is the base's."""
+    alpine = LayerSpec(created_by="ADD alpine-minirootfs.tar.gz /")
+    alpine.file("etc/passwd", "root:x:0:0::/root:/bin/sh\n")
+    alpine.file("sbin/apk", ELF, 0o755)
+    alpine.file("bin/busybox", ELF, 0o755)
+    alpine.symlink("bin/sh", "/bin/busybox")
+    alpine.file("lib/apk/db/installed", "P:busybox\nF:bin\nR:busybox\n\nP:apk-tools\nF:sbin\nR:apk\n")
+    app = LayerSpec(created_by="RUN apk add py3-pip")
+    app.file("usr/bin/pip", ELF, 0o755)
+    app.file("lib/apk/db/installed", "P:busybox\nF:bin\nR:busybox\n\nP:apk-tools\nF:sbin\nR:apk\n\n"
+             "P:py3-pip\nF:usr/bin\nR:pip\n")
+    image = image_with(alpine, app)
+    found = [f for f in findings(tmp_path, image, base=base_layers(image, tmp_path))
+             if f.rule_id == "forbidden.package-managers"]
+    assert sorted((f.inherited_from is not None, [e.path for e in f.evidence]) for f in found) == [
+        (False, ["usr/bin/pip"]), (True, ["sbin/apk", "lib/apk/db/installed"])]
