@@ -3,7 +3,8 @@
 Dagger reports a service that exits before its port opens as an ExecError with
 the exit code and output (non-zero), or as "exited before healthcheck" (zero).
 A service that opens its port instead is polled on its health path for the
-rest of the budget. Every attempt is stopped (killed) however it ended.
+rest of the budget. Every attempt is stopped (killed) however it ended. The
+service starts without its dependencies (see `_container`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ ENGINE_ALLOWANCE = 20.0
 
 
 def _container(prober: Prober, missing: tuple[str, ...]) -> dagger.Container:
-    container = prober.topology.container(prober.name)
+    # Alone, without its dependencies: Dagger (0.19) never reports the exit of a service
+    # that has service bindings (it waits on the health check forever, measured), and a
+    # missing variable should stop the service before it connects to anything.
+    # `fail_fast_message` tells a config error from a failed connection.
+    container = prober.topology.container(prober.name,
+                                          without=frozenset(prober.spec.runtime.depends_on))
     for name in missing:
         container = container.without_env_variable(name).without_secret_variable(name)
     # Its own identity: never the instance another probe or lane is using.
