@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import re2  # type: ignore[import-untyped]
+
 from pipeline.findings import Evidence, Finding
 from pipeline.rules import patterns
 
@@ -199,7 +201,9 @@ MANIFESTS = (
 _FLAGS = r"(?:\s+-{1,2}[A-Za-z][\w-]*(?:=\S+)?)*"
 _END = r"\s*(?:$|&&|;|\|\||\)|\n)"
 # Installs driven by a manifest (not `npm install -g pnpm` or `pip install gunicorn`).
-_INSTALL = re.compile("|".join((
+# RE2: linear in the RUN line whatever it holds (a line of 100k "pip install" would make
+# a backtracking engine quadratic).
+_INSTALL = re2.compile("(?m)" + "|".join((
     rf"\bnpm\s+(?:ci|install|i){_FLAGS}{_END}",
     rf"\byarn(?:\s+install)?{_FLAGS}{_END}",
     rf"\bpnpm\s+(?:i|install){_FLAGS}{_END}",
@@ -209,7 +213,7 @@ _INSTALL = re.compile("|".join((
     r"\buv\s+(?:sync|pip\s+install\b[^\n&;|]*?\s-r)\b",
     r"\bgo\s+mod\s+download\b",
     r"\bcargo\s+fetch\b",
-)), re.MULTILINE)
+)))
 
 
 def _copy_sources(rest: str) -> list[str] | None:
@@ -235,7 +239,7 @@ def _copy_destination(rest: str) -> str:
     return words[-1].strip('[]",').rstrip("/") if words else ""
 
 
-_PIP_TARGETS = re.compile(r"\bpip[0-9.]*\s+install\b([^\n&;|]*)")
+_PIP_TARGETS = re2.compile(r"\bpip[0-9.]*\s+install\b([^\n&;|]*)")
 
 
 def _installs(run: str, copied: set[str]) -> str | None:
@@ -251,7 +255,10 @@ def _installs(run: str, copied: set[str]) -> str | None:
 
 def _is_manifest(source: str) -> bool:
     base = source.rstrip("/").rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatchcase(base, p) or fnmatch.fnmatchcase(p, base) for p in MANIFESTS)
+    # A source that is itself a glob (package*.json) names a manifest if it matches one.
+    glob = len(base) <= 128 and any(c in base for c in "*?[")
+    return any(fnmatch.fnmatchcase(base, p) or (glob and fnmatch.fnmatchcase(p, base))
+               for p in MANIFESTS)
 
 
 def check_cache_order(subject: Subject) -> Iterator[Finding]:

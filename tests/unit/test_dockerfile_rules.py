@@ -192,3 +192,17 @@ def test_parser_survives_anything(text: str) -> None:
     instructions(text)
     final_base(text)
     stages(text, {"A": "b"})
+
+
+def test_generated_bombs_stay_bounded(tmp_path: Path) -> None:
+    """Hostile Dockerfiles: a RUN of 100k installs, 10k continuation lines, an unclosed
+    heredoc, a glob source of stars; each is read in linear time (RE2, no backtracking)."""
+    bombs = [
+        "FROM python:3.11\nCOPY . .\nRUN " + "pip install " * 100_000 + "\n",
+        "FROM python:3.11\nRUN echo \\\n" + "  a \\\n" * 10_000 + "  done\n",
+        "FROM python:3.11\nRUN <<EOF\n" + "echo hi\n" * 10_000,
+        "FROM python:3.11\nCOPY " + "*a" * 5_000 + " /app/\nRUN npm ci\n",
+        "ARG " + " ".join(f"A{i}=x" for i in range(20_000)) + "\nFROM python:3.11\n",
+    ]
+    for text in bombs:
+        dockerfile_ids(tmp_path, text)
