@@ -243,3 +243,17 @@ def test_alpine_apk_from_the_base_is_inherited(tmp_path: Path) -> None:
              if f.rule_id == "forbidden.package-managers"]
     assert sorted((f.inherited_from is not None, [e.path for e in f.evidence]) for f in found) == [
         (False, ["usr/bin/pip"]), (True, ["sbin/apk", "lib/apk/db/installed"])]
+
+
+def test_reused_results_keep_the_inherited_label(tmp_path: Path, monkeypatch) -> None:
+    """Contract results reused by digest (pipeline.lanes.reuse) round-trip the attribution."""
+    from pipeline.findings import Evidence
+    from pipeline.lanes import reuse
+
+    monkeypatch.setenv(reuse.STORE_ENV, str(tmp_path))
+    finding = Finding("fs.setuid", "2 setuid/setgid files (inherited from base:1)",
+                      (Evidence(layer="sha256:" + "a" * 64, path="usr/bin/su"),),
+                      inherited_from="base:1")
+    reuse.save("k", "sha256:" + "b" * 64, [finding])
+    stored = reuse.load("k")
+    assert stored is not None and stored.findings[0].inherited_from == "base:1"
