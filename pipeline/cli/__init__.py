@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "attest",
     "render",
     "validate",
+    "init",
 )
 
 

@@ -85,6 +85,11 @@ async def _attempt(prober: Prober, missing: tuple[str, ...]) -> StartWithout:
 async def fail_fast(prober: Prober) -> list[Finding]:
     """runtime.fail-fast findings for `prober`'s service, one start per variable set."""
     env = prober.spec.env
+    if not attempts(env):
+        why = "not asked: no env.required" if env.required else "not asked: env.fail_fast = \"off\""
+        prober.not_run.update({"runtime.fail-fast": why, "runtime.fail-fast-message": why})
+    elif not env.fail_fast_message:
+        prober.not_run["runtime.fail-fast-message"] = "not asked: env.fail_fast_message = false"
     findings: list[Finding] = []
     for missing in attempts(env):
         findings += judge_fail_fast(prober.name, env, await _attempt(prober, missing),

@@ -7,7 +7,7 @@ and `markdown.table` are reusable for other results (lane results).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from pipeline.findings import Finding, Severity, Verdict
@@ -21,7 +21,7 @@ FILE_NAMES = {"text": "{name}.txt", "json": "{name}.json", "junit": "{name}.juni
 
 def render(fmt: str, findings: Sequence[Finding], *, name: str = "check-image",
            fail_on: Severity = Severity.HIGH, checked: Iterable[str] = (),
-           artifact: str | None = None) -> str:
+           artifact: str | None = None, not_run: Mapping[str, str] | None = None) -> str:
     verdict = Verdict.of(findings, fail_on)
     if fmt == "text":
         return text.render(findings, verdict, title=name)
@@ -29,8 +29,8 @@ def render(fmt: str, findings: Sequence[Finding], *, name: str = "check-image",
         return jsonreport.render(findings, verdict, name=name,
                                  **({"artifact": artifact} if artifact else {}))
     if fmt == "junit":
-        return junit.render([junit.testsuite(name, junit.finding_cases(findings, checked,
-                                                                       fail_on))])
+        return junit.render([junit.testsuite(name, junit.finding_cases(
+            findings, checked, fail_on, not_run=not_run))])
     if fmt == "sarif":
         return sarif.render(findings, artifact=artifact)
     if fmt == "markdown":
@@ -40,12 +40,13 @@ def render(fmt: str, findings: Sequence[Finding], *, name: str = "check-image",
 
 def write_all(findings: Sequence[Finding], out_dir: Path, *, name: str = "check-image",
               fail_on: Severity = Severity.HIGH, checked: Iterable[str] = (),
-              artifact: str | None = None,
+              artifact: str | None = None, not_run: Mapping[str, str] | None = None,
               formats: Sequence[str] = FORMATS) -> dict[str, Path]:
-    """Write each format to `out_dir/<name>.<ext>`; returns {format: path}."""
+    """Write each format to `out_dir/<name>.<ext>`; returns {format: path}. `not_run` names
+    checked rules that never ran (rule id -> why): JUnit reports them skipped, not passed."""
     checked = list(checked)
     rendered = {fmt: render(fmt, findings, name=name, fail_on=fail_on, checked=checked,
-                            artifact=artifact) for fmt in formats}
+                            artifact=artifact, not_run=not_run) for fmt in formats}
     return {fmt: write_text(Path(out_dir) / FILE_NAMES[fmt].format(name=name), body)
             for fmt, body in rendered.items()}
 
