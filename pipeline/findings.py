@@ -114,6 +114,23 @@ RULES: dict[str, Rule] = _catalogue(
          "Add a .dockerignore listing the contract's dockerignore entries."),
     Rule("dockerignore.not-excluded", S.MEDIUM, "A required .dockerignore entry is missing",
          "Add the entry to the context's .dockerignore."),
+    # the Dockerfile itself (the build context's, as the build used it)
+    Rule("dockerfile.healthcheck-missing", S.MEDIUM,
+         "The final stage has no HEALTHCHECK and the contract requires one",
+         "Add HEALTHCHECK CMD ... probing the health path to the final stage "
+         "(or set healthcheck = \"optional\")."),
+    Rule("dockerfile.cache-order", S.LOW,
+         "Dependencies are installed after the rest of the source is copied",
+         "COPY only the dependency manifests (package*.json, requirements.txt, pyproject.toml, "
+         "lock files), RUN the install, then COPY the rest: a source change then keeps the "
+         "cached dependency layer."),
+    Rule("dockerfile.secret-arg", S.MEDIUM, "An ARG default holds a secret",
+         "Drop the default; pass the secret as a build secret (RUN --mount=type=secret) "
+         "or inject it at run time. ARG values are kept in the image's history."),
+    # multi-call binaries (busybox, toybox): one binary, many applet names
+    Rule("multicall.binary", S.LOW, "A multi-call binary provides applets",
+         "Nothing to do when the applets are wanted; otherwise ship a build without the "
+         "applets you do not need. Set forbidden.count_applets to count them as tools."),
     # runtime probes (the lead's contract lane, on a started container)
     Rule("runtime.health", S.HIGH, "Health endpoint answered wrongly",
          "Serve the contract's health path with the expected status and body."),
@@ -121,6 +138,13 @@ RULES: dict[str, Rule] = _catalogue(
          "Make startup faster or raise health.startup_seconds deliberately."),
     Rule("runtime.dependency-down", S.HIGH, "Wrong status when a dependency is down",
          "Report dependency_down_status from the health endpoint when a dependency is absent."),
+    Rule("runtime.fail-fast", S.HIGH,
+         "Service did not exit non-zero without its required configuration",
+         "Validate required env at startup and exit non-zero (with a message naming the "
+         "variable) when it is missing, within env.fail_fast_seconds."),
+    Rule("runtime.fail-fast-message", S.LOW,
+         "Startup failure does not name the missing variable",
+         "Print the missing variable's name in the startup error."),
     Rule("runtime.shutdown", S.HIGH, "Service did not stop within its grace period on its signal",
          "Handle the shutdown signal (exec-form ENTRYPOINT, PID 1 forwarding)."),
     # idle resources (sampled from the started container's cgroup once health passed)
@@ -205,6 +229,7 @@ class Finding:
     remediation: str | None = None
     subject: str | None = None       # the service or image the finding is about
     waived: Waived | None = None     # set by pipeline.waivers: reported, but never gating
+    inherited_from: str | None = None  # the base image whose layers hold all the evidence
 
     def __post_init__(self) -> None:
         entry = rule(self.rule_id)   # unknown ids are a programming error, fail loudly
@@ -227,6 +252,7 @@ class Finding:
             "remediation": self.remediation,
             **({"subject": self.subject} if self.subject else {}),
             **({"waived": self.waived.as_dict()} if self.waived else {}),
+            **({"inherited_from": self.inherited_from} if self.inherited_from else {}),
         }
 
     @property

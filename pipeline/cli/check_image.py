@@ -30,6 +30,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--format", default="text",
                         choices=("text", "json", "junit", "sarif", "markdown"),
                         help="what to print on stdout (default: text)")
+    parser.add_argument("--base", default=None, metavar="REF|auto",
+                        help="the final stage's base image (HOST/REPO:TAG), or `auto` for the "
+                             "Dockerfile's FROM: its layers are fetched from its registry and "
+                             "findings in them say `inherited from <base>`")
+    parser.add_argument("--hide-inherited", action="store_true",
+                        help="leave out findings inherited from the base image (needs --base)")
     parser.add_argument("--reports", type=Path, default=None,
                         help="also write every report format into this directory")
     parser.set_defaults(handler=run)
@@ -65,10 +71,21 @@ def run(args: argparse.Namespace) -> int:
         context = default if default.is_dir() else None
     elif not context.is_dir():
         raise ContractError(f"build context {context} is not a directory", field="--context")
-    findings = check_image(args.image, contract, args.service, context_dir=context)
+    base = None
+    if args.base is not None:
+        from pipeline.registry.baseimage import base_reference, fetch_base_layers
+        reference = base_reference(contract, args.service) if args.base == "auto" else args.base
+        base = fetch_base_layers(reference) if reference else None
+        if base is None:
+            print(f"pipeline: note: base image {reference or '(none in the Dockerfile)'!r}: layers "
+                  "unknown, findings are not attributed", file=sys.stderr)
+    findings = check_image(args.image, contract, args.service, context_dir=context, base=base)
     # The contract's waivers apply here as in the contract lane: both say the same.
     findings, waivers = apply_waivers(findings, contract.services[args.service].waive,
                                       subject=args.service)
+    if args.hide_inherited:
+        from pipeline.rules.inherited import own
+        findings = own(findings)
     checked = static_rule_ids(contract.services[args.service])
     name = f"check-image-{args.service}"
     if args.reports is not None:

@@ -98,6 +98,11 @@ class EnvContract(Model):
 
     required: list[EnvName] = []
     secrets: list[EnvName] = []
+    # Startup policy (runtime.fail-fast): started without its required variables
+    # (each alone, or all at once), the service must exit non-zero this quickly.
+    fail_fast: Literal["each", "all", "off"] = "each"
+    fail_fast_seconds: Annotated[float, Field(gt=0, le=600)] = 10
+    fail_fast_message: bool = False              # its output must name the variable
 
     @model_validator(mode="after")
     def _secrets_are_required(self) -> EnvContract:
@@ -152,6 +157,12 @@ class Forbidden(Model):
     relax: list[Key] = []
     extend: dict[Key, ToolClass] = {}
     allow: list[NonEmpty] = []
+    # Classes in which a multi-call binary's applets (busybox dpkg, rpm) count as the
+    # tool; elsewhere the binary is reported once, at low (multicall.binary).
+    count_applets: list[Key] = []
+    # Tool classes the base image brought (its dpkg, apt, pip): "report" keeps them
+    # visible at medium, below the default failing level; "enforce" keeps high.
+    inherited: Literal["report", "enforce"] = "report"
 
     @field_validator("relax")
     @classmethod
@@ -161,6 +172,15 @@ class Forbidden(Model):
             known = ", ".join(DEFAULT_TOOL_CLASSES)
             raise ValueError(f"unknown tool class {unknown[0]!r} (known: {known})")
         return value
+
+    @model_validator(mode="after")
+    def _applet_classes_exist(self) -> Forbidden:
+        known = [*DEFAULT_TOOL_CLASSES, *self.extend]
+        unknown = [name for name in self.count_applets if name not in known]
+        if unknown:
+            raise ValueError(f"count_applets: unknown tool class {unknown[0]!r} "
+                             f"(known: {', '.join(known)})")
+        return self
 
     def classes(self) -> dict[str, ToolClass]:
         """The effective classes: defaults minus relaxed, plus extensions."""
@@ -257,6 +277,7 @@ class Service(Model):
     cmd: Command | None = None
     workdir: AbsPath | None = None
     labels: list[NonEmpty] = []
+    healthcheck: Literal["required", "optional"] = "optional"   # dockerfile.healthcheck-missing
     dockerignore: list[NonEmpty] = [".git", ".env"]
     env: EnvContract = EnvContract()
     health: Health = Health()

@@ -27,6 +27,7 @@ from pipeline.lanes.context import RunContext
 from pipeline.lanes.dependencies import NotReady, Preparer
 from pipeline.lanes.reach import http_url
 from pipeline.lanes.servicewrap import idle_findings, topology_names, wrapper_for
+from pipeline.lanes.startup_policy import fail_fast
 from pipeline.lanes.topology import Topology
 from pipeline.probes import (
     HealthAnswer,
@@ -35,13 +36,14 @@ from pipeline.probes import (
     judge_startup,
     poll_health,
 )
+from pipeline.registry.baseimage import base_for_service
 from pipeline.reports import write_all
 from pipeline.rules import check_image, static_rule_ids
 from pipeline.waivers import apply_waivers, waiver_note
 
 RUNTIME_RULE_IDS = ("runtime.health", "runtime.startup-time", "runtime.dependency-down",
                     "runtime.shutdown", "runtime.idle-resources", "runtime.idle-cpu",
-                    "runtime.idle-memory")
+                    "runtime.idle-memory", "runtime.fail-fast", "runtime.fail-fast-message")
 # Seconds the engine may take beyond a budget before we stop waiting on it.
 _MARGIN = 5.0
 
@@ -158,9 +160,12 @@ async def _static(ctx: RunContext, image: dagger.Container, service: str) -> lis
     tarball = ctx.scratch / "images" / f"{service}.tar"
     tarball.parent.mkdir(parents=True, exist_ok=True)
     await image.as_tarball().export(str(tarball))
+    # The base's layers, from its registry: findings in them say `inherited from <base>`.
+    base = await anyio.to_thread.run_sync(partial(base_for_service, ctx.contract, service))
     try:
         return await anyio.to_thread.run_sync(partial(
-            check_image, tarball, ctx.contract, service, context_dir=ctx.contract.context_dir(service)))
+            check_image, tarball, ctx.contract, service, context_dir=ctx.contract.context_dir(service),
+            base=base))
     finally:
         tarball.unlink(missing_ok=True)
 
@@ -193,6 +198,7 @@ def contract_lane(ctx: RunContext, service: str) -> LaneRun:
             partial(_static, ctx, image, service),
             prober.healthy_start_and_shutdown,
             prober.dependency_down,
+            partial(fail_fast, prober),
         ))
         spec = ctx.contract.services[service]
         # Waivers apply after any reuse: changing them never needs the image measured again.

@@ -137,7 +137,8 @@ def _finding(doc: Mapping[str, Any]) -> Finding:
         evidence=tuple(Evidence(**{k: doc_e[k] for k in ("layer", "path", "history", "detail")
                                    if k in doc_e}) for doc_e in doc.get("evidence", ())),
         severity=Severity.parse(str(doc["severity"])),
-        remediation=doc.get("remediation"), subject=doc.get("subject"))
+        remediation=doc.get("remediation"), subject=doc.get("subject"),
+        inherited_from=doc.get("inherited_from"))
 
 
 def load(key: str) -> Stored | None:

@@ -12,7 +12,17 @@ from pathlib import Path
 from pipeline.contract.models import Contract, Service
 from pipeline.findings import FORBIDDEN_PREFIX, RULES, Finding, sort_findings
 from pipeline.image.view import ImageView, read_tarball
-from pipeline.rules import base, config, dockerignore, filesystem, forbidden, history, secrets
+from pipeline.rules import (
+    base,
+    config,
+    dockerfile,
+    dockerignore,
+    filesystem,
+    forbidden,
+    history,
+    secrets,
+)
+from pipeline.rules.inherited import BaseImageLayers, attribute, match
 from pipeline.rules.subject import RuleFn, Subject
 
 # Every static rule family, in report order. Adding a rule = adding it here.
@@ -31,6 +41,9 @@ RULE_FAMILIES: tuple[tuple[str, RuleFn], ...] = (
     ("setuid", filesystem.check_setuid),
     ("git", filesystem.check_git),
     ("dockerignore", dockerignore.check),
+    ("dockerfile-healthcheck", dockerfile.check_healthcheck),
+    ("dockerfile-cache-order", dockerfile.check_cache_order),
+    ("dockerfile-secret-arg", dockerfile.check_secret_args),
 )
 
 
@@ -43,27 +56,36 @@ def static_rule_ids(service: Service) -> list[str]:
 def run_rules(image: ImageView, service: Service, name: str, *,
               context_dir: Path | None = None,
               content: secrets.ContentScan | None = None,
-              families: Sequence[tuple[str, RuleFn]] = RULE_FAMILIES) -> list[Finding]:
-    """All findings of `families` on an already-read image, most severe first."""
-    subject = Subject(image, service, name, context_dir, content or secrets.ContentScan())
+              families: Sequence[tuple[str, RuleFn]] = RULE_FAMILIES,
+              base: BaseImageLayers | None = None) -> list[Finding]:
+    """All findings of `families` on an already-read image, most severe first.
+
+    With `base` (the final stage's base, as its registry lists it), findings that
+    lie only in the base's layers say `inherited from <base>`."""
+    inherited = match(image.layers, base)
+    subject = Subject(image, service, name, context_dir, content or secrets.ContentScan(),
+                      inherited)
     found: list[Finding] = []
     for _, family in families:
         found.extend(family(subject))
-    return sort_findings(found)
+    enforce = service.forbidden.inherited == "enforce"
+    return sort_findings(attribute(found, inherited, enforce_tools=enforce))
 
 
 def check_image(tarball: Path, contract: Contract, service: str, *,
-                context_dir: Path | None = None) -> list[Finding]:
+                context_dir: Path | None = None,
+                base: BaseImageLayers | None = None) -> list[Finding]:
     """Read `tarball` once and run every static rule for `service` of `contract`.
 
     `context_dir` is the service's build context (for the Dockerfile's base and
-    .dockerignore); when None, rules that need it are skipped. Raises ImageError
+    .dockerignore); when None, rules that need it are skipped. `base` attributes
+    findings to the base image (see pipeline.rules.inherited). Raises ImageError
     for an unreadable tarball, ContractError for an unknown service.
     """
     spec = _service(contract, service)
     scan = secrets.ContentScan()
     image = read_tarball(Path(tarball), on_file=scan.feed)
-    return run_rules(image, spec, service, context_dir=context_dir, content=scan)
+    return run_rules(image, spec, service, context_dir=context_dir, content=scan, base=base)
 
 
 def _service(contract: Contract, name: str) -> Service:
@@ -76,4 +98,4 @@ def _service(contract: Contract, name: str) -> Service:
     return contract.services[name]
 
 
-__all__ = ["RULE_FAMILIES", "Subject", "check_image", "run_rules", "static_rule_ids"]
+__all__ = ["RULE_FAMILIES", "BaseImageLayers", "Subject", "check_image", "run_rules", "static_rule_ids"]

@@ -11,19 +11,33 @@ if TYPE_CHECKING:
     from pipeline.rules.subject import Subject
 
 
+MAX_EVIDENCE = 50
+
+
 def _layer(subject: Subject, index: int) -> str | None:
     layers = subject.image.layers
     return layers[index].digest if index < len(layers) else None
 
 
 def check_setuid(subject: Subject) -> Iterator[Finding]:
+    """One finding per setuid/setgid file the image added; the base image's, together."""
+    inherited: list[Evidence] = []
     for entry in sorted(subject.image.list(), key=lambda e: e.path):
         if entry.is_setuid:
             bits = " and ".join(b for b, m in (("setuid", 0o4000), ("setgid", 0o2000))
                                 if entry.mode & m)
+            evidence = Evidence(layer=_layer(subject, entry.layer), path=entry.path,
+                                detail=f"{bits}, mode {entry.mode:04o}")
+            if subject.from_base(entry.layer):
+                inherited.append(evidence)
+                continue
             yield Finding("fs.setuid", f"/{entry.path} is {bits} (mode {entry.mode:04o})",
-                          (Evidence(layer=_layer(subject, entry.layer), path=entry.path,
-                                    detail=f"mode {entry.mode:04o}"),), subject=subject.name)
+                          (evidence,), subject=subject.name)
+    if inherited:
+        names = ", ".join(f"/{e.path}" for e in inherited[:8])
+        more = f" and {len(inherited) - 8} more" if len(inherited) > 8 else ""
+        yield Finding("fs.setuid", f"{len(inherited)} setuid/setgid files: {names}{more}",
+                      tuple(inherited[:MAX_EVIDENCE]), subject=subject.name)
 
 
 def check_git(subject: Subject) -> Iterator[Finding]:

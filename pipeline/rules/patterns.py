@@ -12,8 +12,13 @@ import re2  # type: ignore[import-untyped]
 
 # (finding rule id, label, pattern); bytes patterns for file content, str for text.
 _PATTERNS: tuple[tuple[str, str, str], ...] = (
+    # The header, then key material: optional PEM headers (Proc-Type: ...) and at least
+    # 20 base64 characters, across real or escaped ("\n" in a JS string) newlines.
+    # Documentation showing the format (npm's `key` option: "-----BEGIN PRIVATE
+    # KEY-----\nXXXX\nXXXX") has no such body.
     ("secret.private-key", "private key",
-     r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----"),
+     r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----"
+     r"(?:\s|\\[rn])+(?:[A-Za-z-]+: [^\r\n]*(?:\s|\\[rn])+)*[A-Za-z0-9+/=]{20}"),
     ("secret.cloud-key", "AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     ("secret.cloud-key", "Google API key", r"\bAIza[0-9A-Za-z_\-]{35}\b"),
     ("secret.token", "GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,})\b"),
@@ -58,5 +63,6 @@ def redact(secret: str | bytes) -> str:
     """Enough to recognise the secret, never enough to use it."""
     text = secret.decode("ascii", "replace") if isinstance(secret, bytes) else secret
     if text.startswith("-----BEGIN"):
-        return text
+        end = text.find("-----", 10)
+        return text[: end + 5] if end != -1 else "-----BEGIN"     # the header, no key material
     return f"{text[:4]}…({len(text)} chars)"
