@@ -43,6 +43,8 @@ def _absolute(path: str) -> str:
 
 
 def _relative(path: str) -> str:
+    if "\0" in path:
+        raise ValueError("a path cannot hold a NUL byte")
     if path.startswith("/") or ".." in Path(path).parts:
         raise ValueError(f"{path!r} must be relative and stay inside the contract's directory")
     return path
@@ -53,7 +55,8 @@ RelPath = Annotated[str, StringConstraints(min_length=1), AfterValidator(_relati
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    # strict: no coercion, so `port = true`, `port = "8000"` and `port = 80.0` are refused.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class BaseImage(Model):
@@ -66,9 +69,9 @@ class BaseImage(Model):
 class UserSpec(Model):
     """The runtime user: never root; optionally an exact name and/or UID."""
 
-    uid_min: Annotated[int, Field(ge=1)] = 1
+    uid_min: Annotated[int, Field(ge=1, le=2**32 - 2)] = 1
     name: NonEmpty | None = None
-    uid: Annotated[int, Field(ge=1)] | None = None
+    uid: Annotated[int, Field(ge=1, le=2**32 - 2)] | None = None
 
     @model_validator(mode="after")
     def _uid_in_range(self) -> UserSpec:
