@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from pipeline.errors import PipelineError
 
@@ -26,8 +28,17 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line too (argparse prints the usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        from pipeline.textsafe import printable
+
+        self.exit(2, f"{self.prog}: error: {printable(message)} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pipeline",
         description="Build, check, prove and promote runtime images by digest.",
     )
@@ -41,10 +52,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args))
+        code = int(_run(args))
+        sys.stdout.flush()   # here, not at exit: a closed stdout is reported below
+        return code
     except PipelineError as exc:
         print(f"pipeline: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (`pipeline ... | head -c0`): nothing left to say to it.
+        # stdout now points at /dev/null so the interpreter's last flush cannot fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("pipeline: interrupted", file=sys.stderr)
         return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The handler, under one registry deadline when the command talks to a registry."""
+    if not hasattr(args, "deadline"):
+        return int(args.handler(args))
+    from pipeline.registry.deadline import command_deadline
+
+    with command_deadline(args.deadline):
+        return int(args.handler(args))

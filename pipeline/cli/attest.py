@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PipelineError
-from pipeline.registry import signing
+from pipeline.registry import deadline, signing
 from pipeline.registry.attestation import attest, verify_attestation
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.reference import require_digest
+from pipeline.textsafe import printable
 
 
 def register(subparsers: Any) -> None:
@@ -27,12 +28,14 @@ def register(subparsers: Any) -> None:
     a.add_argument("--run-id", default="")
     a.add_argument("--signing-key",
                    help=f"private key PEM file (default: ${signing.SIGNING_KEY_ENV})")
+    deadline.add_argument(a)
     a.set_defaults(handler=_attest)
 
     v = subparsers.add_parser("verify", help="verify the attestation of a digest")
     v.add_argument("--image", required=True, help="REPO@sha256:...")
     v.add_argument("--public-key", help=f"public key PEM (default: ${signing.PUBLIC_KEY_ENV})")
     v.add_argument("--require-lane", action="append", default=[], metavar="LANE")
+    deadline.add_argument(v)
     v.set_defaults(handler=_verify)
 
     k = subparsers.add_parser("keygen", help="write a new Ed25519 signing key pair")
@@ -57,8 +60,8 @@ def _verify(args: argparse.Namespace) -> int:
     with RegistryClient.for_reference(image) as client:
         statement = verify_attestation(client, image, key, required_lanes=args.require_lane)
     p = statement.predicate
-    print(f"{image}: verified; lanes passed: {', '.join(p.lanes_passed)}; "
-          f"contract sha256 {p.contract_sha256}; git {p.git_revision}")
+    print(printable(f"{image}: verified; lanes passed: {', '.join(p.lanes_passed)}; "
+                    f"contract sha256 {p.contract_sha256}; git {p.git_revision}"))
     return 0
 
 
@@ -81,7 +84,7 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 def _file_sha256(path: str) -> str:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError as exc:
-        raise PipelineError(f"{path}: cannot read contract ({exc.strerror})") from exc
+    from pipeline.contract.limits import read_text
+
+    # The contract loader's reader: a regular file of bounded size, never a FIFO or device.
+    return hashlib.sha256(read_text(Path(path)).encode("utf-8")).hexdigest()

@@ -6,7 +6,8 @@ import argparse
 from typing import Any
 
 from pipeline.actions import promote_image, rollback_stage, stage_history
-from pipeline.registry import signing
+from pipeline.registry import deadline, signing
+from pipeline.textsafe import printable_lines
 
 
 def register(subparsers: Any) -> None:
@@ -28,6 +29,7 @@ def register(subparsers: Any) -> None:
     h.add_argument("--stage", required=True)
     h.add_argument("--repository", required=True, help="HOST/REPO holding the stage")
     h.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    deadline.add_argument(h)
     h.set_defaults(handler=_history)
 
 
@@ -37,22 +39,25 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help=f"Ed25519 public key PEM (default: ${signing.PUBLIC_KEY_ENV})")
     parser.add_argument("--require-lane", action="append", default=[], metavar="LANE",
                         help="refuse unless the attestation says LANE passed (repeatable)")
+    deadline.add_argument(parser)
 
 
 def _promote(args: argparse.Namespace) -> int:
     key = signing.public_key(args.public_key)
-    print(promote_image(args.image, args.stage, key, args.reason,
-                        required_lanes=args.require_lane, target_repository=args.target_repository))
+    print(printable_lines(promote_image(
+        args.image, args.stage, key, args.reason, required_lanes=args.require_lane,
+        target_repository=args.target_repository)))
     return 0
 
 
 def _rollback(args: argparse.Namespace) -> int:
     key = signing.public_key(args.public_key)
-    print(rollback_stage(args.repository, args.stage, key, args.reason,
-                         required_lanes=args.require_lane))
+    print(printable_lines(rollback_stage(args.repository, args.stage, key, args.reason,
+                                         required_lanes=args.require_lane)))
     return 0
 
 
 def _history(args: argparse.Namespace) -> int:
-    print(stage_history(args.repository, args.stage, as_json=args.json))
+    # Reasons and actors come back from the registry: escaped before they reach a terminal.
+    print(printable_lines(stage_history(args.repository, args.stage, as_json=args.json)))
     return 0

@@ -117,8 +117,8 @@ def read_events(client: RegistryClient, repository: str, stage: str) -> list[Sta
         if manifest is None:
             continue
         try:
-            raw = manifest.json().get("annotations", {}).get(EVENT_ANNOTATION)
-            events.append(StageEvent.model_validate_json(raw or ""))
+            raw = manifest.annotations().get(EVENT_ANNOTATION)
+            events.append(StageEvent.model_validate_json(raw if isinstance(raw, str) else ""))
         except (ValueError, ValidationError):
             continue
     return sorted(events, key=lambda e: (e.at, e.id, e.phase == "done"))

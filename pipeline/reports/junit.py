@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pipeline.findings import Finding, Severity, sort_findings
+from pipeline.textsafe import portable
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +30,9 @@ class Case:
 
 
 def testsuite(name: str, cases: Sequence[Case]) -> ET.Element:
+    """Every string is made `portable`: XML 1.0 cannot hold some characters at all."""
     suite = ET.Element("testsuite", {
-        "name": name,
+        "name": portable(name),
         "tests": str(len(cases)),
         "failures": str(sum(1 for c in cases if c.failure is not None)),
         "errors": str(sum(1 for c in cases if c.error is not None)),
@@ -38,18 +40,21 @@ def testsuite(name: str, cases: Sequence[Case]) -> ET.Element:
         "time": f"{sum(c.time for c in cases):.3f}",
     })
     for case in cases:
-        node = ET.SubElement(suite, "testcase", {"classname": case.classname or name,
-                                                 "name": case.name, "time": f"{case.time:.3f}"})
+        node = ET.SubElement(suite, "testcase", {"classname": portable(case.classname or name),
+                                                 "name": portable(case.name),
+                                                 "time": f"{case.time:.3f}"})
         if case.failure is not None:
-            ET.SubElement(node, "failure", {"message": case.failure, "type": "failure"}).text = \
-                case.details or case.failure
+            ET.SubElement(node, "failure", {"message": portable(case.failure),
+                                            "type": "failure"}).text = \
+                portable(case.details or case.failure)
         if case.error is not None:
-            ET.SubElement(node, "error", {"message": case.error, "type": "error"}).text = \
-                case.details or case.error
+            ET.SubElement(node, "error", {"message": portable(case.error),
+                                          "type": "error"}).text = \
+                portable(case.details or case.error)
         if case.skipped is not None:
-            ET.SubElement(node, "skipped", {"message": case.skipped})
+            ET.SubElement(node, "skipped", {"message": portable(case.skipped)})
         if case.output:
-            ET.SubElement(node, "system-out").text = case.output
+            ET.SubElement(node, "system-out").text = portable(case.output)
     return suite
 
 

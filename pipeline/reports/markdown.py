@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from pipeline.findings import Finding, Verdict, sort_findings
+from pipeline.textsafe import markdown, printable
+
+_BARE_PIPE = re.compile(r"(?<!\\)\|")
 
 
 def cell(text: str) -> str:
-    """Make `text` safe inside a table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Make `text` safe inside a table cell (callers escape untrusted text with `markdown`)."""
+    return _BARE_PIPE.sub(r"\\|", printable(text))
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -20,10 +24,10 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def render(findings: Sequence[Finding], verdict: Verdict, *, title: str = "Image contract") -> str:
     mark = "✅" if verdict.passed else "❌"
-    out = [f"## {mark} {cell(title)}", "", verdict.summary(), ""]
+    out = [f"## {mark} {markdown(title)}", "", verdict.summary(), ""]
     if findings:
-        rows = [(f.level.label, f"`{f.rule_id}`", f.message,
-                 "; ".join(e.describe() for e in f.evidence[:3]))
+        rows = [(f.level.label, f"`{f.rule_id}`", markdown(f.message),
+                 markdown("; ".join(e.describe() for e in f.evidence[:3])))
                 for f in sort_findings(findings)]
         out += [table(("severity", "rule", "message", "evidence"), rows), ""]
     return "\n".join(out) + "\n"

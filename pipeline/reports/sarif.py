@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipeline.findings import Finding, rule, sort_findings
+from pipeline.textsafe import portable_tree
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -53,11 +54,11 @@ def document(findings: Sequence[Finding], *, tool: str = "pipeline check-image",
                            "evidence": [e.as_dict() for e in f.evidence],
                            **({"subject": f.subject} if f.subject else {})},
         })
-    return {
+    return portable_tree({
         "$schema": SCHEMA, "version": "2.1.0",
         "runs": [{"tool": {"driver": {"name": tool, "version": version, "rules": rules}},
                   "results": results}],
-    }
+    })
 
 
 def render(findings: Sequence[Finding], **kwargs: Any) -> str:

@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pipeline.findings import Finding, Verdict, sort_findings
+from pipeline.textsafe import printable
 
 
 def render(findings: Sequence[Finding], verdict: Verdict, *, title: str = "") -> str:
-    lines = [title] if title else []
+    # Messages and evidence quote the image (file names, ENV): `printable` keeps each on
+    # its one line, so no crafted name can print a line of its own.
+    lines = [printable(title)] if title else []
     for f in sort_findings(findings):
-        lines.append(f"{f.level.label.upper():8} {f.rule_id}: {f.message}")
+        lines.append(f"{f.level.label.upper():8} {f.rule_id}: {printable(f.message)}")
         for evidence in f.evidence[:5]:
-            lines.append(f"         at {evidence.describe()}")
+            lines.append(f"         at {printable(evidence.describe())}")
         if len(f.evidence) > 5:
             lines.append(f"         ... {len(f.evidence) - 5} more")
         if f.level >= verdict.fail_on and f.remediation:
-            lines.append(f"         fix: {f.remediation}")
+            lines.append(f"         fix: {printable(f.remediation)}")
     lines.append(verdict.summary())
     return "\n".join(lines) + "\n"

@@ -10,6 +10,7 @@ from pipeline.dag.status import LaneResult, LaneStatus, RunResult
 from pipeline.errors import ReportError
 from pipeline.reports.markdown import table
 from pipeline.runreport.format import count_line, detail, format_duration, lane_duration
+from pipeline.textsafe import markdown
 
 _ICON = {
     LaneStatus.PASSED: "✅",
@@ -27,7 +28,7 @@ def render_markdown(
 ) -> str:
     run = RunResult.of(results)
     rows = [(f"`{result.name}`", f"{_ICON[result.status]} {result.status.value}",
-             lane_duration(result), detail(result)) for result in run]
+             lane_duration(result), markdown(detail(result))) for result in run]
     lines = [
         f"## {title}: {_ICON[run.status]} {run.status.value} (exit {run.exit_code})",
         "",
