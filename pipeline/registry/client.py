@@ -375,7 +375,7 @@ class RegistryClient:
             try:
                 resp = self._send(method, url, max_body=max_body, **kwargs)
             except RegistryError as exc:
-                raise type(exc)(f"{where}: {exc}") from exc.__cause__
+                raise type(exc)(f"{where}: {exc.message}", hint=exc.hint) from exc.__cause__
             except httpx.TransportError as exc:
                 if isinstance(exc, httpx.TimeoutException) and self._deadline.expired:
                     raise self._timed_out(where) from exc
@@ -384,10 +384,10 @@ class RegistryClient:
                 if attempt + 1 >= self._retry.attempts:
                     kind = (RegistryProtocolError if isinstance(exc, httpx.ProtocolError)
                             else RegistryUnreachable)
-                    raise kind(
-                        f"{where}: registry unreachable after {attempt + 1} attempts "
-                        f"({type(exc).__name__})"
-                    ) from exc
+                    what = ("no valid HTTP answer" if kind is RegistryProtocolError
+                            else "registry unreachable")
+                    raise kind(f"{where}: {what} after {attempt + 1} attempts "
+                               f"({type(exc).__name__})") from exc
             except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
                 # DecodingError, an unusable URL or header: retrying would not help.
                 raise RegistryProtocolError(f"{where}: {type(exc).__name__}") from exc
@@ -402,9 +402,10 @@ class RegistryClient:
             time.sleep(delay)
             attempt += 1
 
-    def _timed_out(self, where: str) -> RegistryTimeout:
+    def _timed_out(self, where: str = "") -> RegistryTimeout:
+        prefix = f"{where}: " if where else ""
         return RegistryTimeout(
-            f"{where}: no complete answer within the {self._deadline.seconds:g}s deadline",
+            f"{prefix}no complete answer within the {self._deadline.seconds:g}s deadline",
             hint=f"--deadline or ${deadlines.DEADLINE_ENV}")
 
     def _send(self, method: str, url: str, **kwargs: Any) -> Answer:
@@ -435,8 +436,7 @@ class RegistryClient:
         for _ in range(MAX_REDIRECTS + 1):
             remaining = self._deadline.remaining()
             if remaining <= 0:
-                raise RegistryTimeout(f"no complete answer within the "
-                                      f"{self._deadline.seconds:g}s deadline")
+                raise self._timed_out()
             request = self._http.build_request(
                 method, url, headers=headers, timeout=min(self._timeout, remaining), **kwargs)
             origin = origin or request.url
@@ -473,8 +473,7 @@ class RegistryClient:
                 raise RegistryProtocolError(f"answer over the {limit}-byte cap")
             chunks.append(chunk)
             if self._deadline.expired:   # a trickle: each read is quick, the whole is not
-                raise RegistryTimeout(f"no complete answer within the "
-                                      f"{self._deadline.seconds:g}s deadline")
+                raise self._timed_out()
         return b"".join(chunks)
 
     def _count(self, url: str, content: bytes | None, resp: Answer) -> None:
@@ -504,15 +503,14 @@ class RegistryClient:
                                         max_body=MAX_JSON_BYTES)
         except httpx.TimeoutException as exc:
             if self._deadline.expired:
-                raise RegistryTimeout(f"token service {shown}: no answer within the "
-                                      f"{self._deadline.seconds:g}s deadline") from exc
+                raise self._timed_out(f"token service {shown}") from exc
             raise RegistryUnreachable(f"token service {shown} unreachable") from exc
         except httpx.TransportError as exc:
             raise RegistryUnreachable(f"token service {shown} unreachable") from exc
         except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             raise RegistryProtocolError(f"token service {shown}: {type(exc).__name__}") from exc
         except RegistryError as exc:
-            raise type(exc)(f"token service {shown}: {exc}") from None
+            raise type(exc)(f"token service {shown}: {exc.message}", hint=exc.hint) from None
         if token_resp.status_code != 200:
             raise RegistryRefused(f"token service {shown} refused: "
                                   f"{_describe_error(token_resp)}")
