@@ -7,8 +7,9 @@ Three layers, each built on the one before:
 - `portable`: also valid in JSON, SARIF and XML 1.0: undecodable bytes (kept by
   ``surrogateescape`` in file names) and characters XML forbids become ``\\xNN``.
 - `printable`: also one line with no terminal control: newlines, ANSI escapes,
-  C1 controls and bidirectional overrides become visible escapes, so a crafted
-  file name cannot print a line of its own (a fake ``passed: no findings``).
+  C1 controls, bidirectional overrides (anything not printable) become visible
+  escapes, so a crafted file name cannot print a line of its own (a fake
+  ``passed: no findings``).
 
 `markdown` adds Markdown's own escaping to `printable`.
 """
@@ -70,22 +71,32 @@ def portable_tree(value: Any) -> Any:
 
 # -- terminal, text and Markdown -----------------------------------------------------
 
-# C0 and C1 controls, DEL, line/paragraph separators, bidi embeddings/overrides/isolates.
-_NOT_PRINTABLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-    "\ud800-\udfff\ufeff\ufff9-\ufffb]"
-)
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-def _escape_printable(match: re.Match[str]) -> str:
-    char = match.group(0)
-    return _NAMED.get(char) or _escape_char(match)
+def _escape_one(char: str) -> str:
+    named = _NAMED.get(char)
+    if named:
+        return named
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:       # a byte surrogateescape could not decode
+        return f"\\x{code - 0xDC00:02x}"
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def printable(text: str) -> str:
-    """`text` masked, on one line, with every control character shown as an escape."""
-    return _NOT_PRINTABLE.sub(_escape_printable, mask_secrets(text))
+    """`text` masked, on one line, every character that is not printable shown as an escape.
+
+    "Not printable" is Python's (and Unicode's) notion: controls (C0, C1, ANSI
+    escapes), format characters (bidi overrides, zero-width), separators other
+    than the space, surrogates, private-use and unassigned code points.
+    """
+    text = mask_secrets(text)
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape_one(ch) for ch in text)
 
 
 def printable_lines(text: str) -> str:

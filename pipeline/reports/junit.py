@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pipeline.findings import Finding, Severity, sort_findings
-from pipeline.textsafe import portable
+from pipeline.textsafe import portable, printable
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +76,14 @@ def finding_cases(findings: Sequence[Finding], checked: Iterable[str],
     for rule_id in sorted(set(checked) | set(by_rule)):
         found = by_rule.get(rule_id, [])
         failing = [f for f in found if f.level >= fail_on]
-        text = "\n".join(f"[{f.level.label}] {f.message}"
-                         + "".join(f"\n  at {e.describe()}" for e in f.evidence[:10])
+        # One finding or evidence per line: what the image named is kept on its line.
+        text = "\n".join(f"[{f.level.label}] {printable(f.message)}"
+                         + "".join(f"\n  at {printable(e.describe())}" for e in f.evidence[:10])
                          for f in found)
         cases.append(Case(
             name=rule_id, classname=found[0].subject or "image" if found else "image",
-            failure=(f"{len(failing)} finding(s): {failing[0].message}" if failing else None),
+            failure=(f"{len(failing)} finding(s): {printable(failing[0].message)}"
+                     if failing else None),
             details=text if failing else "", output=text if found and not failing else "",
         ))
     return cases
