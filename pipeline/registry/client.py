@@ -395,12 +395,21 @@ class RegistryClient:
                 if resp.status_code < 400 or resp.status_code in allow:
                     return resp
                 if resp.status_code not in _RETRY_STATUSES or attempt + 1 >= self._retry.attempts:
-                    raise RegistryRefused(f"{where}: {method} {_describe_error(resp)}")
+                    raise RegistryRefused(
+                        f"{where}: {method} {self._scrub(_describe_error(resp))}")
             delay = self._retry.delay(attempt)
             if delay >= self._deadline.remaining():
                 raise self._timed_out(where)
             time.sleep(delay)
             attempt += 1
+
+    def _scrub(self, text: str) -> str:
+        """A registry's own words with our password taken out (a hostile one may quote it)."""
+        if self._credentials and self._credentials.password:
+            text = text.replace(self._credentials.password, "***")
+        if self._token:
+            text = text.replace(self._token, "***")
+        return text
 
     def _timed_out(self, where: str = "") -> RegistryTimeout:
         prefix = f"{where}: " if where else ""
@@ -513,7 +522,7 @@ class RegistryClient:
             raise type(exc)(f"token service {shown}: {exc.message}", hint=exc.hint) from None
         if token_resp.status_code != 200:
             raise RegistryRefused(f"token service {shown} refused: "
-                                  f"{_describe_error(token_resp)}")
+                                  f"{self._scrub(_describe_error(token_resp))}")
         try:
             body = token_resp.json()
         except ValueError:

@@ -12,7 +12,16 @@ from pathlib import Path
 from pipeline.contract.models import Contract, Service
 from pipeline.findings import FORBIDDEN_PREFIX, RULES, Finding, sort_findings
 from pipeline.image.view import ImageView, read_tarball
-from pipeline.rules import base, config, dockerignore, filesystem, forbidden, history, secrets
+from pipeline.rules import (
+    base,
+    config,
+    dockerignore,
+    filesystem,
+    forbidden,
+    history,
+    redaction,
+    secrets,
+)
 from pipeline.rules.subject import RuleFn, Subject
 
 # Every static rule family, in report order. Adding a rule = adding it here.
@@ -49,7 +58,7 @@ def run_rules(image: ImageView, service: Service, name: str, *,
     found: list[Finding] = []
     for _, family in families:
         found.extend(family(subject))
-    return sort_findings(found)
+    return sort_findings(redaction.scrub_findings(found, redaction.secret_values(image, service)))
 
 
 def check_image(tarball: Path, contract: Contract, service: str, *,

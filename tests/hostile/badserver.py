@@ -7,6 +7,7 @@ test, never as a hung suite.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -32,6 +33,7 @@ MODES = (
     "garbage-http",     # not HTTP at all
     "error-shape",      # 500s whose error body has the wrong shape, every time
     "bad-digest-header",  # Docker-Content-Digest that is not a digest
+    "echo-credentials",   # 401 whose error message quotes the credentials it was sent
 )
 
 
@@ -86,6 +88,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Length", str(10 * 1000**3))
             self.end_headers()
+            return
+        if mode == "echo-credentials":
+            sent = self.headers.get("Authorization", "")
+            decoded = ""
+            if sent.startswith("Basic "):
+                decoded = base64.b64decode(sent[6:]).decode("utf-8", "replace")
+            message = f"refused {sent} i.e. {decoded} for {self.path}"
+            self._send(401, json.dumps({"errors": [{"code": "UNAUTHORIZED",
+                                                    "message": message}]}).encode(),
+                       {"WWW-Authenticate": 'Basic realm="hostile"'})
             return
         if mode == "error-shape":
             self._send(500, json.dumps({"errors": "down"}).encode())
