@@ -49,20 +49,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        code = int(_run(args))
-        sys.stdout.flush()   # here, not at exit: a closed stdout is reported below
-        return code
-    except PipelineError as exc:
-        print(f"pipeline: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        code = _main(argv)
+    except SystemExit as exc:      # argparse: --help, usage errors
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except BrokenPipeError:
+        code = 1
+    try:
+        sys.stdout.flush()   # here, not at exit, so a closed stdout is handled below
     except BrokenPipeError:
         # The reader went away (`pipeline ... | head -c0`): nothing left to say to it.
         # stdout now points at /dev/null so the interpreter's last flush cannot fail.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        code = code or 1
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(_run(args))
+    except PipelineError as exc:
+        print(f"pipeline: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("pipeline: interrupted", file=sys.stderr)
         return 130

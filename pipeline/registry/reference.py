@@ -64,11 +64,13 @@ class ImageReference:
 # 128-character tag and a digest, 512 is ample. Checked before the regex runs.
 MAX_REFERENCE_LENGTH = 512
 _USERINFO = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?[^/@]*@(?=[^/]*/)")
+# For messages, broader: anything before an @ that does not start a digest.
+_BEFORE_AT = re.compile(r"^[^@]*@(?!sha256:)")
 
 
 def shown(text: str) -> str:
     """`text` as it may appear in a message: user info (``user:password@``) masked, bounded."""
-    masked = _USERINFO.sub("***@", text.strip())
+    masked = _BEFORE_AT.sub("***@", text.strip())
     return masked if len(masked) <= 100 else masked[:97] + "..."
 
 
