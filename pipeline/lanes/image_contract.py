@@ -17,12 +17,12 @@ from functools import partial
 
 import anyio
 import dagger
-from dagger import dag
 
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
 from pipeline.dag.messages import one_line
 from pipeline.findings import Finding, Verdict, sort_findings
 from pipeline.lanes.context import RunContext
+from pipeline.lanes.reach import http_url
 from pipeline.lanes.topology import Topology
 from pipeline.probes import (
     HealthAnswer,
@@ -59,17 +59,10 @@ class Prober:
         return container.with_env_variable("PIPELINE_PROBE", self.name).as_service(use_entrypoint=True)
 
     async def _poll(self, service: dagger.Service, deadline: float, status: int) -> HealthAnswer:
-        """Poll the health endpoint from this process, through a tunnel to the service."""
-        # Only the contract port, to a free local port (the image may expose others).
-        forward = dagger.PortForward(backend=self.spec.port, frontend=0)
-        tunnel = await dag.host().tunnel(service, ports=[forward]).start()
-        try:
-            endpoint = await tunnel.endpoint(scheme="http")
-            url = endpoint.rstrip("/") + self.spec.health.path
+        """Poll the health endpoint from this process (see pipeline.lanes.reach)."""
+        async with http_url(service, self.spec.port) as base:
             return await anyio.to_thread.run_sync(
-                partial(poll_health, url, max(deadline, 1.0), status))
-        finally:
-            await tunnel.stop()
+                partial(poll_health, base + self.spec.health.path, max(deadline, 1.0), status))
 
     async def _start(self, service: dagger.Service, budget: float) -> tuple[float, str | None]:
         started = time.monotonic()
