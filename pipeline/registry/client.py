@@ -311,7 +311,7 @@ class RegistryClient:
         start = self._request("POST", f"/v2/{repository}/blobs/uploads/", where)
         location = _location(start, where)
         # The Location carries upload state (_state=...) in its query: merge, never replace.
-        url = str(httpx.URL(location).copy_merge_params({"digest": digest}))
+        url = str(httpx.URL(location).copy_merge_params({"digest": digest}))  # parsed above
         self._request(
             "PUT", url, where, content=data,
             headers={"Content-Type": "application/octet-stream"},
@@ -554,7 +554,10 @@ def _location(resp: Answer, where: str) -> str:
     location = resp.headers.get("location")
     if not location:
         raise RegistryProtocolError(f"{where}: upload started without a Location header")
-    return str(resp.url.join(location))
+    try:
+        return str(resp.url.join(location))
+    except (httpx.InvalidURL, ValueError):
+        raise RegistryProtocolError(f"{where}: the registry's Location is not a URL") from None
 
 
 def _tags_page(resp: Answer, where: str) -> list[str]:

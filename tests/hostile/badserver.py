@@ -34,6 +34,7 @@ MODES = (
     "error-shape",      # 500s whose error body has the wrong shape, every time
     "bad-digest-header",  # Docker-Content-Digest that is not a digest
     "echo-credentials",   # 401 whose error message quotes the credentials it was sent
+    "scripted",           # whatever the test put in server.script: (status, headers, body)
 )
 
 
@@ -43,6 +44,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:   # quiet
         pass
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except OSError:     # the client gave up (its deadline): expected, not news
+            pass
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
@@ -88,6 +95,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Length", str(10 * 1000**3))
             self.end_headers()
+            return
+        if mode == "scripted":
+            status, headers, body = self.server.script
+            self._send(status, body, headers)
             return
         if mode == "echo-credentials":
             sent = self.headers.get("Authorization", "")
@@ -147,11 +158,25 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     mode: str
     stopping: threading.Event
+    script: tuple[int, dict[str, str], bytes] = (200, {}, b"{}")
 
 
 @contextmanager
 def bad_registry(mode: str) -> Iterator[str]:
     """A misbehaving registry for the block; yields its host (127.0.0.1:PORT)."""
+    with _serving(mode) as server:
+        yield f"127.0.0.1:{server.server_address[1]}"
+
+
+@contextmanager
+def scripted_registry() -> Iterator[_Server]:
+    """A registry answering every request with `server.script`, which the test sets."""
+    with _serving("scripted") as server:
+        yield server
+
+
+@contextmanager
+def _serving(mode: str) -> Iterator[_Server]:
     assert mode in MODES, mode
     server = _Server(("127.0.0.1", 0), _Handler)
     server.mode = mode
@@ -160,7 +185,7 @@ def bad_registry(mode: str) -> Iterator[str]:
                               daemon=True)
     thread.start()
     try:
-        yield f"127.0.0.1:{server.server_address[1]}"
+        yield server
     finally:
         server.stopping.set()
         server.shutdown()

@@ -6,11 +6,16 @@ that misbehaves one way per mode (a real registry cannot be made to trickle).
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from pipeline.errors import RegistryBadResponse
-from pipeline.registry.client import Manifest
-from tests.hostile.badserver import bad_registry
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.errors import RegistryBadResponse, RegistryError
+from pipeline.registry.client import OCI_INDEX, Manifest, RegistryClient, RetryPolicy
+from pipeline.registry.deadline import Deadline
+from tests.hostile.badserver import bad_registry, scripted_registry
 from tests.hostile.harness import assert_one_line_error, run_cli
 
 DEADLINE = "4"
@@ -90,3 +95,49 @@ def test_manifest_of_the_wrong_shape_is_a_bad_response(doc: bytes) -> None:
 def test_manifest_that_is_not_an_object_is_refused(doc: bytes) -> None:
     with pytest.raises(ValueError):
         Manifest.from_bytes(doc)
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+              st.text(max_size=20), st.just("sha256:" + "a" * 64)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.sampled_from(
+                                ["tags", "manifests", "layers", "config", "digest", "errors",
+                                 "mediaType", "annotations", "token", "code", "message"]),
+                                inner, max_size=5)),
+    max_leaves=15)
+answers = st.tuples(
+    st.sampled_from([200, 200, 200, 201, 202, 301, 400, 401, 404, 429, 500]),
+    st.fixed_dictionaries({}, optional={
+        "Content-Type": st.sampled_from(["application/json", OCI_INDEX, "text/html", ""]),
+        "Docker-Content-Digest": st.sampled_from(["sha256:" + "a" * 64, "x", ""]),
+        "Link": st.sampled_from(['</v2/x/tags/list?n=1>; rel="next"', "<>", "garbage"]),
+        "Location": st.sampled_from(["/v2/x/blobs/uploads/u", "http://[::1", ""]),
+        "WWW-Authenticate": st.sampled_from(['Bearer realm="http://127.0.0.1:1/t"', "Basic"]),
+    }),
+    st.one_of(json_values.map(lambda v: json.dumps(v).encode()), st.binary(max_size=200)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(answer=answers)
+def test_generated_answers_give_a_result_or_a_registry_error(answer) -> None:
+    with scripted_registry() as server:
+        server.script = answer
+        host = f"127.0.0.1:{server.server_address[1]}"
+        retry = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
+        with RegistryClient(host, retry=retry, deadline=Deadline(10)) as client:
+            for call in (lambda: client.list_tags("team/app"),
+                         lambda: client.get_manifest("team/app", "latest"),
+                         lambda: client.head_manifest("team/app", "latest"),
+                         lambda: _children(client.get_manifest("team/app", "v1")),
+                         lambda: client.push_blob("team/app", b"data")):
+                try:
+                    call()
+                except RegistryError as exc:
+                    assert "\n" not in str(exc)
+
+
+def _children(manifest: Manifest | None) -> None:
+    if manifest is not None:
+        manifest.child_digests() if manifest.is_index else manifest.blob_digests()
