@@ -2,7 +2,7 @@
 
 Each writer is a small module with a `render(...) -> str`; `junit.testsuite`
 and `markdown.table` are reusable for other results (lane results).
-`write_all` writes every format atomically and returns where each went.
+`write_all` writes every format as one set (swapped in whole) and returns where each went.
 """
 
 from __future__ import annotations
