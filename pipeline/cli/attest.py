@@ -50,7 +50,7 @@ def _attest(args: argparse.Namespace) -> int:
     with RegistryClient.for_reference(image) as client:
         ref = attest(client, str(image), args.lane, contract_sha256, args.git_revision, pem,
                      lanes_failed=args.failed_lane, run_id=args.run_id, key_source=source)
-    print(ref)
+    print(printable(ref))
     return 0
 
 
@@ -79,7 +79,8 @@ def _keygen(args: argparse.Namespace) -> int:
         pub_path.write_bytes(public)
     except OSError as exc:
         raise PipelineError(f"{out}: cannot write keys ({exc.strerror})") from exc
-    print(f"private key: {key_path} (keep secret)\npublic key:  {pub_path}")
+    print(printable(f"private key: {key_path} (keep secret)"))
+    print(printable(f"public key:  {pub_path}"))
     return 0
 
 

@@ -11,6 +11,7 @@ from pipeline.registry import deadline
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.reference import parse_reference, shown
 from pipeline.registry.render import ServiceImage, render, resolve_stage
+from pipeline.textsafe import printable
 
 
 def register(subparsers: Any) -> None:
@@ -44,7 +45,7 @@ def _render(args: argparse.Namespace) -> int:
             pinned.update(resolve_stage(client, args.stage, group))
     services = [ServiceImage(name, pinned[name], ports.get(name)) for name in refs]
     for path in render(Path(args.out), args.stage, services):
-        print(path)
+        print(printable(str(path)))
     return 0
 
 
