@@ -20,6 +20,7 @@ from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
 from pipeline.lanes.build import build_image
 from pipeline.lanes.context import RunContext
 from pipeline.lanes.publish import PublishOptions
+from pipeline.lanes.reach import reach_loopback_registries
 from pipeline.runreport import render_summary
 from pipeline.validate import (
     SOURCE_EXCLUDE,
@@ -49,6 +50,10 @@ async def _credentials(username: str, password: dagger.Secret | None):
     if not username:
         return None
     return Credentials(username, await password.plaintext() if password is not None else "")
+
+
+# `--repository=127.0.0.1:5000/...` names the same registry inside the module as on the host.
+reach_loopback_registries()
 
 
 class GateFailed(Exception):
@@ -120,8 +125,9 @@ class Pipeline:
         return await _run(source, _options(contract, overlay, kinds=("integration",)))
 
     @function
-    async def e2e(self, source: Source, contract: ContractPath = "pipeline.toml",
-                  overlay: Overlays = []) -> str:  # noqa: B006
+    async def end_to_end(self, source: Source, contract: ContractPath = "pipeline.toml",
+                         overlay: Overlays = []) -> str:  # noqa: B006
+        # Not `e2e`: the Dagger CLI splits digits off into their own word (`e-2-e`).
         """Browser tests from a Chromium runner container against the started services."""
         return await _run(source, _options(contract, overlay, kinds=("e2e",)))
 

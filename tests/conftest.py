@@ -58,3 +58,9 @@ async def dag(engine_env):
 
     async with connection(show_progress=bool(os.environ.get("PIPELINE_DEBUG"))):
         yield dagger.dag
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that restart the shared engine run last: the session's own connection (the
+    `dag` fixture) and every other test's would not survive it."""
+    items.sort(key=lambda item: item.get_closest_marker("restarts_engine") is not None)

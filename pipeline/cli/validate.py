@@ -52,7 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_validate, kinds=())
 
     for name, (kind, help_text) in SHORTCUTS.items():
-        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        # `end-to-end` as the Dagger function is named (`dagger call e2e` cannot be).
+        aliases = ["end-to-end"] if name == "e2e" else []
+        sub = subparsers.add_parser(name, help=help_text, description=help_text, aliases=aliases)
         _common(sub)
         _run_options(sub)
         sub.set_defaults(handler=run_validate, kinds=(kind,), publish_to=None,

@@ -38,3 +38,28 @@ async def http_url(service: dagger.Service, port: int) -> AsyncIterator[str]:
         yield (await tunnel.endpoint(scheme="http")).rstrip("/")
     finally:
         await tunnel.stop()
+
+
+def default_gateway() -> str | None:
+    """This container's default gateway (the engine's host, inside a module), or None."""
+    try:
+        lines = open("/proc/net/route", encoding="ascii").read().splitlines()[1:]
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 2 and fields[1] == "00000000":  # the default route
+            raw = bytes.fromhex(fields[2])
+            return ".".join(str(b) for b in reversed(raw))  # /proc gives it little-endian
+    return None
+
+
+def reach_loopback_registries() -> None:
+    """Inside a module, let the registry client reach `127.0.0.1:PORT` registries on the
+    engine's host (see pipeline.registry.client._dial_host)."""
+    import os
+
+    if in_module() and "PIPELINE_REGISTRY_LOOPBACK" not in os.environ:
+        gateway = default_gateway()
+        if gateway:
+            os.environ["PIPELINE_REGISTRY_LOOPBACK"] = gateway

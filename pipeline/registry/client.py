@@ -181,6 +181,17 @@ def _is_insecure(host: str) -> bool:
     return host.startswith(_LOCAL_HOSTS) or host in listed
 
 
+def _dial_host(host: str) -> str:
+    """Where to connect for `host`. Inside a Dagger module, loopback is the module's own
+    container; PIPELINE_REGISTRY_LOOPBACK (set by pipeline.module there) names the engine's
+    host as containers see it, so `127.0.0.1:5000/...` means the same registry on both sides."""
+    loopback = os.environ.get("PIPELINE_REGISTRY_LOOPBACK", "")
+    if not loopback or not host.startswith(_LOCAL_HOSTS):
+        return host
+    _, colon, port = host.rpartition(":")
+    return f"{loopback}:{port}" if colon and port.isdigit() else loopback
+
+
 class RegistryClient:
     """Distribution API calls against one registry host."""
 
@@ -203,7 +214,7 @@ class RegistryClient:
         self._timeout = timeout           # per connect/read; the deadline bounds the whole
         self._deadline = deadline or deadlines.current()
         self._http = httpx.Client(
-            base_url=f"{scheme}://{host}", timeout=timeout, transport=transport,
+            base_url=f"{scheme}://{_dial_host(host)}", timeout=timeout, transport=transport,
             follow_redirects=False,       # followed by hand: counted, and under the deadline
         )
         self.stats = TransferStats()

@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
 
 import pytest
 
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.engine
+
+# The engine process inside its root filesystem, as scripts/engine's supervisor starts it.
+ENGINE_CMD = ("/usr/local/bin/dagger-engine --config /etc/dagger/engine.toml "
+              "--addr unix:///run/dagger/engine.sock")
 
 
 def test_registry_port_in_use_is_one_line_naming_the_owner(engine_env, tmp_path):
@@ -37,6 +42,8 @@ def test_registry_port_in_use_is_one_line_naming_the_owner(engine_env, tmp_path)
 def test_status_and_env(engine_env):
     status = subprocess.run([str(ROOT / "scripts/engine"), "status"], capture_output=True, text=True)
     assert status.returncode == 0 and "engine: v0.19" in status.stdout, status.stdout
+    # The builtin SDK content is loaded: `dagger call` works (tests/module run it).
+    assert "sdk: go and python content loaded" in status.stdout, status.stdout
     env = subprocess.run([str(ROOT / "scripts/engine"), "env"], capture_output=True, text=True).stdout
     for name in ("_EXPERIMENTAL_DAGGER_RUNNER_HOST", "_EXPERIMENTAL_DAGGER_CLI_BIN",
                  "DAGGER_NO_UPDATE_CHECK=1", "DO_NOT_TRACK=1", "PIPELINE_REGISTRY"):
@@ -48,3 +55,24 @@ def test_a_second_up_is_near_instant(engine_env):
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert "building" not in result.stderr, result.stderr  # nothing rebuilt
+
+
+@pytest.mark.restarts_engine
+def test_a_crashed_engine_is_restarted(engine_env):
+    """A client request that panics the engine (v0.19.10 has such bugs) must not end every
+    later session: the engine's supervisor loop starts it again, and says so in its log."""
+    found = subprocess.run(["pgrep", "-f", "-x", ENGINE_CMD], capture_output=True, text=True)
+    pids = found.stdout.split()
+    assert len(pids) == 1, found
+    subprocess.run(["kill", "-KILL", pids[0]], check=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        again = subprocess.run(["pgrep", "-f", "-x", ENGINE_CMD], capture_output=True, text=True)
+        status = subprocess.run([str(ROOT / "scripts/engine"), "status"], capture_output=True,
+                                text=True)
+        if again.stdout.split() not in ([], pids) and status.returncode == 0:
+            break
+        time.sleep(1)
+    assert status.returncode == 0, status.stdout
+    log = subprocess.run([str(ROOT / "scripts/engine"), "logs"], capture_output=True, text=True)
+    assert "dagger-engine exited with 137: restarting" in log.stdout

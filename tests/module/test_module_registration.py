@@ -18,7 +18,7 @@ import pytest
 
 pytestmark = pytest.mark.engine
 
-FUNCTIONS = {"plan", "build", "lint", "unitTest", "checkImages", "integration", "e2e",
+FUNCTIONS = {"plan", "build", "lint", "unitTest", "checkImages", "integration", "endToEnd",
              "validate", "reports", "publish", "promote", "rollback", "history"}
 
 
@@ -41,7 +41,7 @@ def test_module_functions_are_thin_wrappers_with_docs():
     from pipeline.module import Pipeline
 
     names = {n for n in dir(Pipeline) if not n.startswith("_")}
-    snake = {"unit_test", "check_images"}
+    snake = {"unit_test", "check_images", "end_to_end"}
     expected = {f for f in FUNCTIONS if f[0].islower() and not any(c.isupper() for c in f)} | snake
     assert expected <= names
     for name in expected:
