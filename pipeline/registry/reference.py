@@ -64,8 +64,8 @@ class ImageReference:
 # 128-character tag and a digest, 512 is ample. Checked before the regex runs.
 MAX_REFERENCE_LENGTH = 512
 _USERINFO = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?[^/@]*@(?=[^/]*/)")
-# For messages, broader: anything before an @ that does not start a digest.
-_BEFORE_AT = re.compile(r"^[^@]*@(?!sha256:)")
+# For messages, broader: everything up to the last @ that does not start a digest.
+_BEFORE_AT = re.compile(r"^.*@(?!sha256:)", re.DOTALL)
 
 
 def shown(text: str) -> str:
