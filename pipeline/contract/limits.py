@@ -141,9 +141,9 @@ def deepest(value: Any, limit: int = MAX_DEPTH) -> tuple[str | int, ...] | None:
     return None
 
 
-def inside(root: Path, relative: str) -> bool:
+def inside(root: Path, relative: str, *, resolved: bool = False) -> bool:
     """Whether `root/relative` stays inside `root` once symlinks are followed."""
-    base = root.resolve()
+    base = root if resolved else root.resolve()
     try:
         target = (base / relative).resolve()
     except (OSError, RuntimeError, ValueError):   # a symlink loop, a NUL byte
@@ -153,16 +153,23 @@ def inside(root: Path, relative: str) -> bool:
 
 def escaping_paths(contract: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """(field location, message) for every contract path that leaves the contract's directory."""
-    root = contract.root
+    root = contract.root.resolve()
+    verdicts: dict[str, bool] = {}   # services usually share paths: resolve each once
+
+    def ok(relative: str) -> bool:
+        if relative not in verdicts:
+            verdicts[relative] = inside(root, relative, resolved=True)
+        return verdicts[relative]
+
     for name, service in contract.services.items():
-        if not inside(root, service.context):
+        if not ok(service.context):
             yield (("services", name, "context"),
                    f"{service.context!r} leads outside the contract's directory")
             continue
-        if not inside(root, f"{service.context}/{service.dockerfile}"):
+        if not ok(f"{service.context}/{service.dockerfile}"):
             yield (("services", name, "dockerfile"),
                    f"{service.dockerfile!r} leads outside the contract's directory")
     for lane in ("integration", "e2e"):
         runner = getattr(contract, lane)
-        if runner is not None and not inside(root, runner.source):
+        if runner is not None and not ok(runner.source):
             yield ((lane, "source"), f"{runner.source!r} leads outside the contract's directory")

@@ -283,6 +283,7 @@ class Contract(Model):
                 known = ", ".join(names) or "none defined"
                 broken.append((loc, f"unknown {kind} {name!r} (known: {known})"))
 
+        backing_or_service = {**self.dependencies, **self.services}  # once: not per entry
         for sname, svc in self.services.items():
             if svc.checks is not None:
                 need("image key", self.images, svc.checks.image,
@@ -290,7 +291,7 @@ class Contract(Model):
             # A service may depend on a dependency (postgres) or on another
             # service (the frontend on the backend).
             for i, dep in enumerate(svc.runtime.depends_on):
-                need("dependency or service", {**self.dependencies, **self.services}, dep,
+                need("dependency or service", backing_or_service, dep,
                      ("services", sname, "runtime", "depends_on", i))
                 if dep == sname:
                     broken.append((("services", sname, "runtime", "depends_on", i),

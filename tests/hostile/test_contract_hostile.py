@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from pipeline.contract import load_contract
 from pipeline.contract.limits import MAX_BYTES
 from pipeline.errors import ContractError
-from tests.hostile.harness import assert_one_line_error, run_cli
+from tests.hostile.harness import assert_bounded, assert_one_line_error, run_cli
 from tests.hostile.strategies import contracts, nested
 from tests.imagebuilder import ImageBuilder
 
@@ -141,3 +141,20 @@ def test_a_symlink_inside_the_directory_is_fine(tmp_path: Path) -> None:
     path = tmp_path / "pipeline.toml"
     path.write_text('[services.api]\ncontext = "alias"\nport = 80\n')
     assert load_contract(path).context_dir("api") == (tmp_path / "real")
+
+
+def test_a_wide_contract_at_the_size_limit_stays_bounded(tmp_path: Path) -> None:
+    """Width, not depth: ~25k services with distinct contexts in 1 MiB (no quadratic step)."""
+    parts, size, i = [], 0, 0
+    while True:
+        part = f'[services.s{i}]\ncontext = "d{i}"\nport = 80\nruntime = {{ depends_on = ["s0"] }}\n'
+        if size + len(part) > MAX_BYTES - 100:
+            break
+        parts.append(part if i else '[services.s0]\ncontext = "d0"\nport = 80\n')
+        size, i = size + len(part), i + 1
+    path = tmp_path / "pipeline.toml"
+    path.write_text("".join(parts))
+    image = ImageBuilder.clean().write(tmp_path / "clean.tar")
+    outcome = run_cli("check-image", image, "--contract", path, "--service", "s1")
+    assert outcome.code == 1, outcome.stderr          # loaded; the image has findings
+    assert_bounded(outcome)
