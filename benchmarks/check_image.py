@@ -2,14 +2,15 @@
 
 Generates a docker-save image (default: 300 MB of file content in 20,000 files
 over 4 layers; half text, half binary, a few planted violations), then runs,
-each in its own process so peak memory is that process's own (os.wait4):
+each in its own process, peak memory its own (benchmarks/_measure.py):
   - pipeline check-image (python -m pipeline check-image ...)
-  - dockle --input IMAGE.tar (if on PATH or in ~/go/bin)
+  - dockle --input IMAGE.tar (if on PATH or in ~/go/bin; scripts/deps.d/contract.sh
+    builds it)
   - container-structure-test --driver tar (if available)
-Prints wall time and peak RSS for each, and the ratios. Run several sizes
-to show memory does not grow with image size:
+Prints wall time, CPU time and peak RSS for each, and the ratios. Run several
+sizes to show memory does not grow with image size (issue 16: flat up to 1 GB):
 
-    .venv/bin/python benchmarks/check_image.py --sizes 150 300 600
+    .venv/bin/python benchmarks/check_image.py --sizes 300 1000
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._measure import PEAK_SOURCE, best
 from tests.imagebuilder import ImageBuilder, LayerSpec, debian_like
 
 CONTRACT = """\
@@ -72,16 +73,6 @@ def generate(path: Path, total_mb: int, files: int, layers: int = 4) -> None:
     image.write(path, fmt="docker")
 
 
-def measure(argv: list[str]) -> tuple[float, int, int, float]:
-    """(wall seconds, peak RSS in MiB, exit code, CPU seconds) of one process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss // 1024, proc.returncode, usage.ru_utime + usage.ru_stime
-
-
 def find_tool(name: str) -> str | None:
     return shutil.which(name) or (str(p) if (p := Path.home() / "go" / "bin" / name).exists()
                                   else None)
@@ -99,7 +90,8 @@ def main() -> int:
     (work / "cst.yaml").write_text('schemaVersion: "2.0.0"\nfileExistenceTests:\n'
                                    '  - name: no gcc\n    path: /usr/bin/gcc\n'
                                    '    shouldExist: false\n')
-    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; "
+          f"best of {args.repeat} after a warm-up; peak RSS from {PEAK_SOURCE}")
     print(f"{'image':>14} {'tool':>26} {'wall s':>8} {'cpu s':>7} {'peak MiB':>9} {'exit':>5}")
     try:
         for size in args.sizes:
@@ -119,12 +111,10 @@ def main() -> int:
                     "--config", str(work / "cst.yaml")]
             results = {}
             for tool, argv in tools.items():
-                runs = [measure(argv) for _ in range(args.repeat)]
-                wall = min(r[0] for r in runs)
-                cpu = min(r[3] for r in runs)
-                peak = max(r[1] for r in runs)
-                results[tool] = (wall, peak)
-                print(f"{label:>14} {tool:>26} {wall:8.2f} {cpu:7.2f} {peak:9d} {runs[0][2]:5d}")
+                got = best(argv, args.repeat)
+                results[tool] = (got.wall, got.peak_mib)
+                print(f"{label:>14} {tool:>26} {got.wall:8.2f} {got.cpu:7.2f} "
+                      f"{got.peak_mib:9.1f} {got.returncode:5d}")
             ours = results["pipeline check-image"]
             for tool, (wall, peak) in results.items():
                 if tool != "pipeline check-image":

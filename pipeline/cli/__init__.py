@@ -9,12 +9,12 @@ promotion), 2 bad input or something broke (a PipelineError).
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from pipeline.cli.lazy import register_commands
 from pipeline.errors import PipelineError
 
 # Modules under pipeline.cli, imported lazily so `--help` stays fast and a
@@ -37,14 +37,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {printable(message)} (see --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: only the module of the command it names is imported."""
     parser = _Parser(
         prog="pipeline",
         description="Build, check, prove and promote runtime images by digest.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
-        importlib.import_module(f"pipeline.cli.{name}").register(subparsers)
+    register_commands(subparsers, COMMANDS, argv)
     return parser
 
 
@@ -66,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(_run(args))

@@ -9,8 +9,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.contract import load_contract
-from pipeline.errors import ContractError
 from pipeline.findings import Severity, Verdict
 
 
@@ -45,7 +43,14 @@ def _severity(text: str) -> Severity:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pipeline.image.view import prefetch_digests
+
+    # The image's layer digests start hashing on another core while the contract loads.
+    prefetch_digests(args.image)
+    # Here, not at the top: `--help` and argument errors need none of these.
     from pipeline import reports
+    from pipeline.contract import load_contract
+    from pipeline.errors import ContractError
     from pipeline.rules import check_image, static_rule_ids
 
     contract = load_contract(args.contract, args.overlay)

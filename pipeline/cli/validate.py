@@ -68,6 +68,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fresh", action="store_true",
+                        help="measure every contract lane again, even when its image and "
+                             "inputs are unchanged (default: reuse those findings)")
     parser.add_argument("--reports", type=Path, default=Path("reports"),
                         help="reports directory, replaced on each run (default: ./reports)")
     parser.add_argument("--fail-fast", action="store_true",
@@ -123,6 +126,10 @@ def run_validate(args: argparse.Namespace) -> int:
     from pipeline.validate import SOURCE_EXCLUDE, validate
 
     configure_logging()
+    if args.fresh:
+        from pipeline.lanes.reuse import FRESH_ENV
+
+        os.environ[FRESH_ENV] = "1"
     source = _source_dir(args)
     publish = None
     if args.publish_to:

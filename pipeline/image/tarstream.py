@@ -1,15 +1,20 @@
-"""A forward-only reader of layer tar streams: headers and, on request, file data.
+"""A forward-only reader of tar streams: headers and, on request, file data.
 
 Why not `tarfile`: its per-header cost (~25 µs) dominates a 20,000-file image,
-and layers need no random access. This reads the POSIX ustar header (POSIX.1-2001
-`pax` interchange format, which also defines the `x`/`g` extended headers) plus
-GNU long names (`L`/`K`) and base-256 numbers, which is what image builders
-write. GNU sparse members are refused with a clear error. `tarfile` still reads
-the outer image tarball, whose few members it handles well.
+and it reads pax and GNU long-name headers whole whatever size they declare
+(a 9 MB gzipped tarball can declare a 4 GB header). This reads the POSIX ustar
+header (POSIX.1-2001 `pax` interchange format, which also defines the `x`/`g`
+extended headers) plus GNU long names (`L`/`K`) and base-256 numbers, which is
+what image builders write, with every size checked before anything is read:
+extended headers are capped, negative sizes refused, and a member that runs
+past the end of a stream of known length is refused before it is skipped.
+GNU sparse members are refused with a clear error.
 """
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -17,6 +22,15 @@ from typing import IO
 BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
 USTAR = b"ustar\x0000"
+# Real pax headers hold a path, a link target, times and a few xattrs: kilobytes.
+MAX_PAX_HEADER = 1024 * 1024
+# Linux paths stop at PATH_MAX (4096); a GNU long name far beyond that is hostile.
+MAX_LONG_NAME = 64 * 1024
+# name, mode, uid, gid, size, (mtime), chksum, typeflag, linkname, magic+version,
+# (uname, gname, devmajor, devminor), prefix: the whole 512-byte ustar header in one call.
+_HEADER = struct.Struct("100s8s8s8s12s12x8sc100s8s80x155s12x")
+_FILE_TYPES = (b"0", b"\0", b"7")
+_ADLER_MOD = 65521
 
 
 class TarFormatError(ValueError):
@@ -32,9 +46,15 @@ class Member:
     gid: int
     size: int
     linkname: str
+    offset: int = 0      # where the data starts in the stream
 
 
 def _number(field: bytes) -> int:
+    try:
+        # The common case, "0000644\0" or "00000001750 ": one C call. int() strips spaces.
+        return int(field.rstrip(b"\0"), 8)
+    except ValueError:
+        pass
     if field[:1] and field[0] & 0x80:               # GNU base-256 for large values
         value = field[0] & 0x3F
         for byte in field[1:]:
@@ -53,11 +73,16 @@ def _pax(data: bytes) -> dict[str, str]:
     records: dict[str, str] = {}
     pos = 0
     while pos < len(data):
-        space = data.find(b" ", pos)
+        space = data.find(b" ", pos, pos + 24)
         if space == -1:
-            break
-        length = int(data[pos:space])
-        if length <= 0:
+            if data[pos:].strip(b"\0") == b"":
+                break
+            raise TarFormatError("malformed pax record")
+        try:
+            length = int(data[pos:space])
+        except ValueError:
+            raise TarFormatError("malformed pax record length") from None
+        if length <= space - pos or pos + length > len(data):
             raise TarFormatError("malformed pax record")
         record = data[space + 1: pos + length - 1]
         key, _, value = record.partition(b"=")
@@ -67,15 +92,46 @@ def _pax(data: bytes) -> dict[str, str]:
     return records
 
 
+def _pax_int(extra: dict[str, str], key: str, default: int) -> int:
+    if key not in extra:
+        return default
+    text = extra[key]
+    if not text.isascii() or not text.isdigit() or len(text) > 20:
+        raise TarFormatError(f"pax {key} {text[:40]!r} is not a non-negative integer")
+    return int(text)
+
+
+def _checksum_ok(header: bytes, stored: bytes) -> bool:
+    try:
+        expected = int(stored.rstrip(b"\0"), 8)
+    except ValueError:
+        try:
+            expected = _number(stored)
+        except ValueError:
+            return False
+    # The checksum is the byte sum with its own field read as eight spaces. Adler-32's low
+    # half is that sum + 1 (mod 65521), computed in C: the sum itself, in Python, costs
+    # more than the rest of the header.
+    total = zlib.adler32(header[:148] + b"        " + header[156:]) & 0xFFFF
+    return (expected + 1) % _ADLER_MOD == total
+
+
 class TarStream:
     """Iterate a tar stream's members; `read(member)` returns the current member's data."""
 
     def __init__(self, fileobj: IO[bytes], size: int | None = None) -> None:
         self._f = fileobj
         self._size = size          # the stream's length, when known: catches cuts in skipped data
-        self._pos = fileobj.tell()
+        try:
+            self._pos = fileobj.tell()
+        except (OSError, ValueError):       # a pipe-like stream: count from here
+            self._pos = 0
         self._pending = 0          # bytes of the current member's data + padding not consumed
         self._unread = 0           # of which data bytes still readable by read()
+
+    @property
+    def position(self) -> int:
+        return self._pos
 
     def _consume(self, count: int) -> bytes:
         data = self._f.read(count)
@@ -92,7 +148,7 @@ class TarStream:
             raise TarFormatError("unexpected end of data")
         try:
             # File-like seeks stop at the end (gzip, the tarball window): compare.
-            reached = self._f.seek(self._pending, 1)
+            reached = self._f.seek(target - self._pos, 1)
         except (OSError, ValueError):
             reached = self._pos
             while reached < target:
@@ -110,15 +166,27 @@ class TarStream:
         if self._unread != member.size:
             raise TarFormatError(f"{member.name}: data already consumed")
         data = self._consume(member.size)
-        padding = self._pending - member.size
-        self._pending = padding
+        self._pending -= member.size
         self._unread = 0
         return data
+
+    def _extended(self, size: int, limit: int, what: str) -> bytes:
+        if size > limit:
+            raise TarFormatError(f"{what} header of {size} bytes exceeds the {limit} byte limit")
+        padded = (size + BLOCK - 1) // BLOCK * BLOCK
+        if self._size is not None and self._pos + size > self._size:
+            raise TarFormatError(f"{what} header runs past the end of the data")
+        data = self._f.read(padded)
+        self._pos += len(data)
+        if len(data) < size:
+            raise TarFormatError("unexpected end of data")
+        return data[:size]
 
     def __iter__(self) -> Iterator[Member]:
         pax_global: dict[str, str] = {}
         pax: dict[str, str] = {}
         long_name = long_link = None
+        unpack = _HEADER.unpack
         while True:
             self._skip()
             header = self._f.read(BLOCK)
@@ -129,49 +197,66 @@ class TarStream:
                 return
             if len(header) < BLOCK:
                 raise TarFormatError("unexpected end of data")
-            try:
-                stored = _number(header[148:156])
-            except ValueError:
-                raise TarFormatError("not a tar header") from None
-            # The checksum field counts as eight spaces (0x20 * 8 = 256).
-            if stored != sum(header[:148]) + sum(header[156:]) + 256:
+            (raw_name, raw_mode, raw_uid, raw_gid, raw_size, raw_sum, kind, raw_link, magic,
+             prefix) = unpack(header)
+            if not _checksum_ok(header, raw_sum):
                 raise TarFormatError("bad header checksum")
-            kind = header[156:157]
-            size = _number(header[124:136])
-            padded = (size + BLOCK - 1) // BLOCK * BLOCK
+            try:
+                size = int(raw_size.rstrip(b"\0"), 8)    # the common case, one C call
+            except ValueError:
+                try:
+                    size = _number(raw_size)
+                except ValueError:
+                    raise TarFormatError("malformed size field") from None
+            if size < 0:
+                raise TarFormatError(f"negative member size {size}")
             if kind in (b"x", b"g", b"L", b"K"):
-                data = self._consume(padded)[:size]
                 if kind == b"x":
-                    pax = _pax(data)
+                    pax = _pax(self._extended(size, MAX_PAX_HEADER, "pax"))
                 elif kind == b"g":
-                    pax_global.update(_pax(data))
+                    pax_global.update(_pax(self._extended(size, MAX_PAX_HEADER, "pax")))
+                    if len(pax_global) > 1024:
+                        raise TarFormatError("too many global pax records")
                 elif kind == b"L":
-                    long_name = _text(data)
+                    long_name = _text(self._extended(size, MAX_LONG_NAME, "GNU long name"))
                 else:
-                    long_link = _text(data)
+                    long_link = _text(self._extended(size, MAX_LONG_NAME, "GNU long link"))
                 continue
             if kind == b"S":
                 raise TarFormatError("GNU sparse members are not supported")
-            name = _text(header[0:100])
-            if header[257:265] == USTAR and header[345] != 0:
-                name = f"{_text(header[345:500])}/{name}"
+            name = raw_name.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            if magic == USTAR and prefix[0] != 0:
+                name = f"{_text(prefix)}/{name}"
+            link = _text(raw_link) if raw_link[0] else ""
             extra = {**pax_global, **pax} if pax_global else pax
-            name = extra.get("path", long_name or name)
+            if extra:
+                name = extra.get("path", long_name or name)
+                linkname = extra.get("linkpath", long_link or link)
+                size = _pax_int(extra, "size", size)
+            else:
+                name = long_name or name
+                linkname = long_link or link
             if kind == b"5":
                 name = name.rstrip("/") or name
-            linkname = extra.get("linkpath", long_link or _text(header[157:257]))
-            if "size" in extra:
-                size = int(extra["size"])
-                padded = (size + BLOCK - 1) // BLOCK * BLOCK
             try:
-                member = Member(
-                    name=name, type=kind or b"0", mode=_number(header[100:108]) & 0o7777,
-                    uid=int(extra["uid"]) if "uid" in extra else _number(header[108:116]),
-                    gid=int(extra["gid"]) if "gid" in extra else _number(header[116:124]),
-                    size=size if kind in (b"0", b"\0", b"7", b"") else 0, linkname=linkname,
-                )
+                try:
+                    mode = int(raw_mode.rstrip(b"\0"), 8) & 0o7777
+                    uid = int(raw_uid.rstrip(b"\0"), 8)
+                    gid = int(raw_gid.rstrip(b"\0"), 8)
+                except ValueError:
+                    mode, uid, gid = (_number(raw_mode) & 0o7777, _number(raw_uid),
+                                      _number(raw_gid))
+                if extra:
+                    uid, gid = _pax_int(extra, "uid", uid), _pax_int(extra, "gid", gid)
             except ValueError:
-                raise TarFormatError(f"{name}: malformed header field") from None
+                raise TarFormatError(f"{name[:200]}: malformed header field") from None
+            padded = (size + BLOCK - 1) // BLOCK * BLOCK
+            # Refuse a member that says it holds more than the stream has, before skipping.
+            if self._size is not None and self._pos + size > self._size:
+                raise TarFormatError(f"{name[:200]}: member of {size} bytes runs past the end "
+                                     "of the data")
+            member = Member(name, kind or b"0", mode, uid, gid,
+                            size if kind in _FILE_TYPES else 0, linkname, self._pos)
             # Only regular files carry data; other types may still declare a size to skip.
             self._pending, self._unread = padded, member.size
             pax, long_name, long_link = {}, None, None

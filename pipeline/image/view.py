@@ -2,15 +2,19 @@
 
 `ImageView` is a protocol, so rules do not care whether an image came from a
 tarball or elsewhere. `read_tarball()` builds one in a single streaming pass:
-each layer is read once, in order; regular files up to `scan_limit` bytes are
-offered to `on_file` (the content scanners: they see every layer, including
-files a later layer deletes, since those still ship); a few small files rules
-need (passwd, package databases) are kept in memory.
+each layer is read once, in order, header by header; regular files up to
+`scan_limit` bytes are offered to `on_file` (the content scanners: they see
+every layer, including files a later layer deletes, since those still ship),
+other contents are skipped; a few small files rules need (passwd, package
+databases) are kept in memory, capped by count and total size. Each layer's
+bytes are checked against its digest (and, uncompressed, the config's diff_id)
+while it is read; see pipeline.image.digest.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import gc
 import gzip
 import io
 import re
@@ -18,13 +22,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol, cast
+from typing import IO, Protocol, cast
 
 from pipeline.errors import ImageError
-from pipeline.image.archive import READ_ERRORS, Archive, LayerBlob, _why
-from pipeline.image.filesystem import OPAQUE, WHITEOUT, Filesystem, normalise
+from pipeline.image.archive import READ_ERRORS, Archive, LayerBlob, _why, parse_digest
+from pipeline.image.digest import Expected, HashingReader, Verifier
+from pipeline.image.filesystem import (
+    MAX_NODES,
+    MAX_PATH,
+    MAX_PATH_BYTES,
+    OPAQUE,
+    WHITEOUT,
+    Filesystem,
+    FilesystemLimitError,
+    normalise,
+)
 from pipeline.image.model import FileEntry, ImageConfig, Kind, Layer
-from pipeline.image.tarstream import TarFormatError, TarStream
+from pipeline.image.tarstream import TarStream
 
 OnFile = Callable[[Layer, str, bytes], None]
 
@@ -34,7 +48,11 @@ CAPTURED = re.compile(
     r"|var/lib/dpkg/status|var/lib/dpkg/status\.d/[^/]+|lib/apk/db/installed)$"
 )
 _CAPTURED_ROOTS = ("etc/", "usr/lib/os-release", "var/lib/dpkg/", "lib/apk/")
-CAPTURE_LIMIT = 16 * 1024 * 1024
+CAPTURE_LIMIT = 16 * 1024 * 1024            # one file; a larger one is not kept
+CAPTURE_TOTAL = 32 * 1024 * 1024            # all kept files together
+CAPTURE_FILES = 10_000                      # distroless keeps one status.d file per package
+MAX_LAYERS = 1024                           # overlayfs stacks at most 128 (docker: 127)
+MAX_REREAD = 1024 * 1024 * 1024             # bytes of layers listed more than once
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -97,102 +115,207 @@ class TarballImage:
 def read_tarball(path: Path, *, on_file: OnFile | None = None,
                  scan_limit: int = 1024 * 1024) -> TarballImage:
     """Read an image tarball in one streaming pass; ImageError on anything unreadable."""
-    path = Path(path)
+    # Tens of thousands of small acyclic records: the cycle collector would walk them
+    # again and again while they are made, for nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _read_tarball(Path(path), on_file, scan_limit)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _read_tarball(path: Path, on_file: OnFile | None, scan_limit: int) -> TarballImage:
     with Archive.open(path) as archive:
         parts = archive.parts()
         try:
             config = ImageConfig.from_json(parts.config)
-        except (TypeError, ValueError, AttributeError) as exc:
+        except (TypeError, ValueError, AttributeError, RecursionError) as exc:
             raise ImageError(f"{path}: malformed image config ({_why(exc)})") from None
         if config.diff_ids and len(config.diff_ids) != len(parts.layers):
             raise ImageError(f"{path}: config lists {len(config.diff_ids)} layers, manifest "
                              f"{len(parts.layers)}")
+        if len(parts.layers) > MAX_LAYERS:
+            raise ImageError(f"{path}: {len(parts.layers)} layers, over the limit of "
+                             f"{MAX_LAYERS}")
+        _refuse_repeats(archive, parts.layers)
         layers = tuple(
             Layer(i, config.diff_ids[i] if config.diff_ids else (blob.digest or blob.member),
                   blob.size, blob.media_type)
             for i, blob in enumerate(parts.layers)
         )
         fs = Filesystem()
-        captured: dict[str, tuple[int, bytes]] = {}
+        captured = _Captured(path)
         content_size = 0
-        for layer, blob in zip(layers, parts.layers, strict=True):
-            try:
-                content_size += _read_layer(archive, blob, layer, fs, captured, on_file,
-                                            scan_limit)
-            except ImageError:
-                raise
-            except READ_ERRORS + (TarFormatError, gzip.BadGzipFile) as exc:
-                raise ImageError(f"{path}: layer {layer.index} ({blob.member}) is damaged or "
-                                 f"truncated ({_why(exc)})") from None
+        verifier = Verifier.for_file(path)
+        try:
+            for layer, blob in zip(layers, parts.layers, strict=True):
+                try:
+                    content_size += _read_layer(archive, blob, layer, config, fs, captured,
+                                                verifier, on_file, scan_limit)
+                except ImageError:
+                    raise
+                except FilesystemLimitError as exc:
+                    raise ImageError(f"{path}: layer {layer.index} ({blob.member}): {exc} "
+                                     "in the filesystem, over the reader's limit") from None
+                except READ_ERRORS + (gzip.BadGzipFile,) as exc:
+                    # Damaged bytes are better named by their digest, when it is known.
+                    verifier.check()
+                    raise ImageError(f"{path}: layer {layer.index} ({blob.member}) is damaged "
+                                     f"or truncated ({_why(exc)})") from None
+            verifier.check()
+        finally:
+            verifier.close()
     return TarballImage(path, config, layers, parts.annotations, parts.repo_tags, content_size,
-                        fs, parts.format, parts.config_digest, captured)
+                        fs, parts.format, parts.config_digest, captured.files)
+
+
+def _refuse_repeats(archive: Archive, blobs: tuple[LayerBlob, ...]) -> None:
+    """A manifest may list one blob many times (identical layers are legal, and old images
+    repeat the empty layer); each listing is read again, so the bytes read again are
+    capped: a small tarball listing its one big layer a thousand times is refused."""
+    seen: set[str] = set()
+    again = 0
+    for blob in blobs:
+        if blob.member in seen:
+            again += archive.member_size(blob.member)
+            if again > MAX_REREAD:
+                raise ImageError(f"{archive.path}: the manifest lists layer {blob.member} "
+                                 f"and others again and again ({again} bytes to read a "
+                                 f"second time, over the limit of {MAX_REREAD})")
+        seen.add(blob.member)
+
+
+def prefetch_digests(path: Path) -> None:
+    """Start hashing the layers of a plain tarball in the background, for a `read_tarball`
+    of the same file later: check-image calls it before loading the contract, so the
+    hashing runs on another core during that start-up. Any problem is left for
+    `read_tarball` to report; compressed tarballs are not prefetched (they hash inline).
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(512)[257:262] != b"ustar":
+                return
+        with Archive.open(path) as archive:
+            parts = archive.parts()
+            config = ImageConfig.from_json(parts.config)
+            if config.diff_ids and len(config.diff_ids) != len(parts.layers):
+                return
+            verifier = Verifier(path)
+            for index, blob in enumerate(parts.layers[:MAX_LAYERS]):
+                span = archive.span(blob.member)
+                if span is None:
+                    continue
+                with archive.stream(blob.member) as raw:
+                    head = raw.peek(4)[:4]
+                compressed = head[:2] == GZIP_MAGIC or blob.media_type.endswith("+gzip")
+                layer = Layer(index, "", blob.size, blob.media_type)
+                verifier.span(*span, _expected(blob, layer, config, compressed, path))
+            verifier.share()
+    except (ImageError, *READ_ERRORS, AttributeError):
+        return
+
+
+class _Captured:
+    """The small files rules read, by path: (layer index, content); bounded in count and bytes."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.files: dict[str, tuple[int, bytes]] = {}
+        self.total = 0
+
+    def keep(self, path: str, layer: int, data: bytes) -> None:
+        old = self.files.pop(path, None)
+        if old is not None:
+            self.total -= len(old[1])
+        if len(self.files) >= CAPTURE_FILES or self.total + len(data) > CAPTURE_TOTAL:
+            raise ImageError(f"{self.source}: account and package-database files exceed "
+                             f"{CAPTURE_FILES} files or {CAPTURE_TOTAL >> 20} MiB in total "
+                             f"(at layer {layer}, /{path})")
+        self.files[path] = (layer, data)
+        self.total += len(data)
+
+    def drop(self, paths: list[str], below: int) -> None:
+        """Forget files a layer removed; only lower layers' (a layer never removes its own)."""
+        for path in paths:
+            held = self.files.get(path)
+            if held is not None and held[0] < below:
+                del self.files[path]
+                self.total -= len(held[1])
+
+
+def _expected(blob: LayerBlob, layer: Layer, config: ImageConfig, compressed: bool,
+              source: Path) -> list[Expected]:
+    """What this layer's bytes must hash to: the blob digest, and the diff_id if plain."""
+    what = f"layer {layer.index} ({blob.member})"
+    claims: list[tuple[str, str]] = []
+    digest = blob.digest
+    if not digest and blob.member.startswith("blobs/"):     # newer docker save names blobs so
+        algo, _, hex_ = blob.member.removeprefix("blobs/").partition("/")
+        digest = f"{algo}:{hex_}"
+        if parse_digest(digest) is None:
+            digest = ""
+    if digest:
+        claims.append(("digest", digest))
+    if config.diff_ids and not compressed:
+        claims.append(("diff_id in the config", config.diff_ids[layer.index]))
+    expected: list[Expected] = []
+    for claim, value in claims:
+        parsed = parse_digest(value)
+        if parsed is None:
+            raise ImageError(f"{source}: {what} has a malformed or unsupported {claim} "
+                             f"{value[:80]!r} (sha256 or sha512 expected)")
+        if all(e.algo != parsed[0] or e.hex != parsed[1] for e in expected):
+            expected.append(Expected(what, claim, *parsed))
+    return expected
 
 
 @contextmanager
-def _open_layer(archive: Archive, blob: LayerBlob) -> Iterator[TarStream]:
-    """The layer as a forward-only tar stream.
+def _open_layer(archive: Archive, blob: LayerBlob, layer: Layer, config: ImageConfig,
+                verifier: Verifier) -> Iterator[TarStream]:
+    """The layer as a forward-only tar stream, its digests checked as it goes.
 
     An uncompressed layer in an uncompressed tarball (docker save, most OCI
-    exports) is read in place through a bounded window on the tarball file;
-    compressed layers go through gzip, forward only.
+    exports) is read in place through a bounded window on the tarball file,
+    and hashed from the file on the verifier's thread; compressed layers go
+    through gzip, forward only. In a compressed tarball the blob is hashed inline.
     """
     span = archive.span(blob.member)
-    with open(archive.path, "rb") as raw:
-        if span is not None:
-            start, size = span
-            raw.seek(start)
-            source: IO[bytes] = io.BufferedReader(_Window(raw, start, size), 1 << 16)
-            known: int | None = size
-        else:
-            source, known = archive.stream(blob.member), archive.member_size(blob.member)
-        head = source.peek(4)[:4] if isinstance(source, io.BufferedReader) else b""
+    hashing: HashingReader | None = None
+    raw = archive.stream(blob.member)
+    with raw:
+        head = raw.peek(4)[:4]
         if head == ZSTD_MAGIC or blob.media_type.endswith("+zstd"):
             raise ImageError(f"{archive.path}: layer {blob.member} is zstd-compressed, which "
                              "this reader does not support; export gzip or plain layers")
-        if head[:2] == GZIP_MAGIC or blob.media_type.endswith("+gzip"):
+        compressed = head[:2] == GZIP_MAGIC or blob.media_type.endswith("+gzip")
+        expected = _expected(blob, layer, config, compressed, archive.path)
+        source: IO[bytes] = raw
+        if span is not None:
+            verifier.span(*span, expected)
+        elif expected:
+            hashing = HashingReader(raw, sorted({e.algo for e in expected}))
+            source = io.BufferedReader(hashing, 1 << 16)
+        known: int | None = archive.member_size(blob.member)
+        if compressed:
             source = cast(IO[bytes], gzip.GzipFile(fileobj=source, mode="rb"))  # self-buffered
             known = None
         yield TarStream(source, known)
+        if hashing is not None:
+            hashing.finish(archive.path, expected)
 
 
-class _Window(io.RawIOBase):
-    """A read-only, seekable view of `size` bytes of `raw` from `start` (offsets relative)."""
-
-    def __init__(self, raw: io.BufferedReader, start: int, size: int) -> None:
-        self._raw, self._start, self._size, self._pos = raw, start, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, min(self._size, base + offset))
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        want = min(len(buffer), self._size - self._pos)
-        if want <= 0:
-            return 0
-        self._raw.seek(self._start + self._pos)
-        got = self._raw.readinto(memoryview(buffer)[:want])
-        self._pos += got or 0
-        return got or 0
-
-
-def _read_layer(archive: Archive, blob: LayerBlob, layer: Layer, fs: Filesystem,
-                captured: dict[str, tuple[int, bytes]], on_file: OnFile | None,
-                scan_limit: int) -> int:
-    deletions: list[str] = []
-    opaque: list[str] = []
+def _read_layer(archive: Archive, blob: LayerBlob, layer: Layer, config: ImageConfig,
+                fs: Filesystem, captured: _Captured, verifier: Verifier,
+                on_file: OnFile | None, scan_limit: int) -> int:
     additions: list[FileEntry] = []
+    index = layer.index
     size = 0
-    with _open_layer(archive, blob) as tar:
+    limit = MAX_NODES - fs.nodes
+    text_limit = MAX_PATH_BYTES - fs.path_bytes     # additions wait for the layer's end
+    with _open_layer(archive, blob, layer, config, verifier) as tar:
         for info in tar:
             name = info.name
             if name.startswith(("/", "./")) or "//" in name or "/." in name or name[-1:] == "/":
@@ -201,16 +324,28 @@ def _read_layer(archive: Archive, blob: LayerBlob, layer: Layer, fs: Filesystem,
                 continue
             directory, _, base = name.rpartition("/")
             if base.startswith(WHITEOUT):
+                # Applied at once: the filesystem holds only lower layers until the end.
                 if base == OPAQUE:
-                    opaque.append(directory)
+                    gone = fs.opaque(directory)
                 else:
                     target = base[len(WHITEOUT):]
-                    deletions.append(f"{directory}/{target}" if directory else target)
+                    gone = fs.whiteout(f"{directory}/{target}" if directory else target)
+                if gone:
+                    captured.drop(gone, index)
+                    limit = MAX_NODES - fs.nodes
+                    text_limit = MAX_PATH_BYTES - fs.path_bytes
                 continue
             kind = _KIND.get(info.type, Kind.OTHER)
             linkname = normalise(info.linkname) if kind is Kind.HARDLINK else info.linkname
             additions.append(FileEntry(name, kind, info.mode, info.size if kind is Kind.FILE
-                                       else 0, info.uid, info.gid, layer.index, linkname))
+                                       else 0, info.uid, info.gid, index, linkname))
+            if len(name) > MAX_PATH:
+                raise FilesystemLimitError(f"a path of {len(name)} characters (longer than "
+                                           f"PATH_MAX, {MAX_PATH})")
+            text_limit -= len(name)
+            if len(additions) > limit or text_limit < 0:
+                raise FilesystemLimitError(f"more than {MAX_NODES} paths or "
+                                           f"{MAX_PATH_BYTES >> 20} MiB of path names")
             if kind is not Kind.FILE:
                 continue
             size += info.size
@@ -220,10 +355,11 @@ def _read_layer(archive: Archive, blob: LayerBlob, layer: Layer, fs: Filesystem,
                 continue
             data = tar.read(info)
             if wanted:
-                captured[name] = (layer.index, data)
+                captured.keep(name, index, data)
             if on_file is not None and info.size <= scan_limit:
                 on_file(layer, name, data)
-    for gone in fs.apply(deletions, opaque, additions):
-        captured.pop(gone, None)
+    for entry in additions:
+        gone = fs.add(entry)
+        if gone:
+            captured.drop(gone, index)
     return size
-

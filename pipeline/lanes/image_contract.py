@@ -21,6 +21,7 @@ import dagger
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
 from pipeline.dag.messages import one_line
 from pipeline.findings import Finding, Verdict, sort_findings
+from pipeline.lanes import reuse
 from pipeline.lanes.context import RunContext
 from pipeline.lanes.reach import http_url
 from pipeline.lanes.topology import Topology
@@ -148,20 +149,25 @@ def contract_lane(ctx: RunContext, service: str) -> LaneRun:
         image = images[service]
         out = ctx.lane_dir(lane.lane)
         prober = Prober(ctx, Topology(ctx, images), service)
-        findings = sort_findings(await _gather(
+        # Kept by digest (pipeline.lanes.reuse): an unchanged image is not measured again.
+        result = await reuse.findings_for(ctx.contract, images, service, partial(
+            _gather,
             partial(_static, ctx, image, service),
             prober.healthy_start_and_shutdown,
             prober.dependency_down,
         ))
+        findings = sort_findings(result.findings)
         verdict = Verdict.of(findings)
         spec = ctx.contract.services[service]
+        note = result.describe()
         paths = write_all(findings, out, name=f"contract-{service}",
-                          checked=[*static_rule_ids(spec), *RUNTIME_RULE_IDS], artifact=service)
+                          checked=[*static_rule_ids(spec), *RUNTIME_RULE_IDS],
+                          artifact=f"{service} ({note})" if note else service)
         # The counts by severity are the lane's `findings`, shown beside this message.
         failing = sorted({f.rule_id for f in findings if f.level >= verdict.fail_on})
         floor = f"{verdict.fail_on.label} and above"
         message = (f"rules failing at {floor}: {', '.join(failing)}" if failing
-                   else f"no finding at {floor}")
+                   else f"no finding at {floor}") + (f"; {note}" if note else "")
         return LaneOutcome(
             passed=verdict.passed, message=message, findings=verdict.counts,
             outputs={"image": image, "findings": len(findings)},

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Protocol, cast
+
+import re2  # type: ignore[import-untyped]
+
+
+class Matcher(Protocol):
+    def match(self, text: str) -> object | None: ...
 
 
 @functools.lru_cache(maxsize=4096)
 def compile_glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(translate(pattern) + r"\Z")
+
+
+def translate(pattern: str) -> str:
+    """The glob as an unanchored regex (the same text for Python's re and RE2)."""
     pattern = pattern.strip().lstrip("/").removeprefix("./").rstrip("/")
     out, i = [], 0
     while i < len(pattern):
@@ -35,15 +47,23 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(char))
         i += 1
-    return re.compile("".join(out) + r"\Z")
+    return "".join(out)
 
 
 def match(pattern: str, path: str) -> bool:
     return compile_glob(pattern).match(path) is not None
 
 
-def combine(patterns: list[str]) -> re.Pattern[str] | None:
-    """One regex matching any of `patterns` (None when there are none)."""
+def combine(patterns: list[str]) -> Matcher | None:
+    """One regex matching any of `patterns` (None when there are none).
+
+    RE2 compiles it: the contract's tool classes give a few hundred globs, which Python's
+    re takes ~0.15 s to compile on every run (its parser is Python), RE2 a millisecond.
+    """
     if not patterns:
         return None
-    return re.compile("|".join(f"(?:{compile_glob(p).pattern})" for p in patterns))
+    body = "|".join(f"(?:{translate(p)})" for p in patterns)
+    try:
+        return cast(Matcher, re2.compile(f"(?:{body})\\z"))
+    except re2.error:      # a class RE2 reads differently: Python's re, as before
+        return re.compile(f"(?:{body})\\Z")

@@ -29,6 +29,7 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
 CONTENT = re2.compile("|".join(f"({p})" for _, _, p in _PATTERNS).encode())
 TEXT = re.compile("|".join(f"({p})" for _, _, p in _PATTERNS))
 KINDS: tuple[tuple[str, str], ...] = tuple((rid, label) for rid, label, _ in _PATTERNS)
+PATTERNS = _PATTERNS            # the same set, for pipeline.rules.prefilter
 
 # Variable names that announce a secret (dockle's CIS-DI-0010 uses a similar list).
 SECRET_NAME = re.compile(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pipeline.contract.models import SecretAllow
 from pipeline.findings import Evidence, Finding, Severity
 from pipeline.image.model import Kind, Layer
-from pipeline.rules import patterns
+from pipeline.rules import patterns, prefilter
 
 if TYPE_CHECKING:
     from pipeline.rules.subject import Subject
@@ -56,7 +56,7 @@ class ContentScan:
                                  f"{len(data)} bytes"))
         # Binary files (a NUL in the first 8 KiB) are skipped, as trivy's secret scanner
         # does: the patterns are text formats, and binaries are most of an image's bytes.
-        if b"\0" in data[:8192]:
+        if b"\0" in data[:8192] or not prefilter.may_hold_secret(data):
             return
         seen: set[str] = set()
         for found in patterns.CONTENT.finditer(data):

@@ -1,0 +1,124 @@
+"""Contract-lane findings reused by digest, on the real engine and registry: reused while
+the image, its dependencies' images and the contract fields are unchanged; measured again
+when any of them changes, or when asked to (--fresh)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.contract import load_contract
+from pipeline.findings import Evidence, Finding, Severity
+from pipeline.lanes import reuse
+from tests.conftest import local_image
+
+pytestmark = [pytest.mark.engine]
+
+CONTRACT = """\
+version = 1
+
+[images]
+postgres = "{postgres}"
+
+[services.app]
+context = "."
+port = {port}
+
+[services.app.runtime]
+depends_on = ["postgres"]
+
+[dependencies.postgres]
+image = "postgres"
+port = 5432
+"""
+
+
+def contract(tmp_path: Path, *, port: int = 8000):
+    path = tmp_path / "pipeline.toml"
+    path.write_text(CONTRACT.format(postgres=local_image("postgres:15"), port=port))
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    return load_contract(path, [])
+
+
+async def test_findings_reused_until_an_input_changes(dag, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(reuse.STORE_ENV, str(tmp_path / "store"))
+    monkeypatch.delenv(reuse.FRESH_ENV, raising=False)
+    measured: list[int] = []
+
+    async def measure() -> list[Finding]:
+        measured.append(1)
+        return [Finding("fs.setuid", "setuid file /usr/bin/x",
+                        (Evidence(layer="sha256:ab", path="usr/bin/x", detail="mode 4755"),),
+                        severity=Severity.MEDIUM, subject="app")]
+
+    base = dag.container().from_(local_image("debian:bookworm"))
+    images = {"app": base.with_new_file("/etc/app.conf", "one\n")}
+    spec = contract(tmp_path)
+
+    first = await reuse.findings_for(spec, images, "app", measure)
+    assert first.reused is None and len(measured) == 1
+    second = await reuse.findings_for(spec, images, "app", measure)
+    assert len(measured) == 1 and second.reused is not None
+    assert second.findings == first.findings
+    assert second.reused.image.startswith("sha256:")
+    assert "reused: image sha256:" in second.describe() and "--fresh" in second.describe()
+
+    # Asked to measure again.
+    await reuse.findings_for(spec, images, "app", measure, fresh=True)
+    assert len(measured) == 2
+    monkeypatch.setenv(reuse.FRESH_ENV, "1")
+    await reuse.findings_for(spec, images, "app", measure)
+    assert len(measured) == 3
+    monkeypatch.delenv(reuse.FRESH_ENV)
+    assert (await reuse.findings_for(spec, images, "app", measure)).reused is not None
+    assert len(measured) == 3
+
+    # A changed image, a changed contract field, a changed build-context file: measured.
+    changed = {"app": base.with_new_file("/etc/app.conf", "two\n")}
+    assert (await reuse.findings_for(spec, changed, "app", measure)).reused is None
+    assert len(measured) == 4
+    assert (await reuse.findings_for(contract(tmp_path, port=9000), images, "app",
+                                     measure)).reused is None
+    assert len(measured) == 5
+    (tmp_path / ".dockerignore").write_text(".git\n")
+    assert (await reuse.findings_for(contract(tmp_path), images, "app", measure)).reused is None
+    assert len(measured) == 6
+
+
+async def test_failing_results_are_measured_again(dag, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(reuse.STORE_ENV, str(tmp_path / "store"))
+    monkeypatch.delenv(reuse.FRESH_ENV, raising=False)
+    count: list[int] = []
+
+    async def measure() -> list[Finding]:
+        count.append(1)
+        return [Finding("runtime.shutdown", "app did not stop within 10s", subject="app")]
+
+    images = {"app": dag.container().from_(local_image("debian:bookworm"))}
+    spec = contract(tmp_path)
+    for _ in range(2):
+        assert (await reuse.findings_for(spec, images, "app", measure)).reused is None
+    assert len(count) == 2
+
+
+async def test_damaged_store_is_a_miss(dag, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    store = tmp_path / "store"
+    monkeypatch.setenv(reuse.STORE_ENV, str(store))
+    monkeypatch.delenv(reuse.FRESH_ENV, raising=False)
+    count: list[int] = []
+
+    async def measure() -> list[Finding]:
+        count.append(1)
+        return []
+
+    images = {"app": dag.container().from_(local_image("debian:bookworm"))}
+    spec = contract(tmp_path)
+    await reuse.findings_for(spec, images, "app", measure)
+    for kept in store.glob("*.json"):
+        kept.write_text("{not json")
+    assert (await reuse.findings_for(spec, images, "app", measure)).reused is None
+    assert len(count) == 2
