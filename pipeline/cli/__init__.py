@@ -51,18 +51,24 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = _main(argv)
-    except SystemExit as exc:      # argparse: --help, usage errors
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except SystemExit:             # argparse: --help, usage errors; its exit code stands
+        _flush_stdout()
+        raise
     except BrokenPipeError:
         code = 1
+    return code if _flush_stdout() else code or 1
+
+
+def _flush_stdout() -> bool:
+    """Flush here, not at exit, so a closed stdout (`pipeline ... | head -c0`) is handled:
+    nothing is left to say to a reader that went away. stdout then points at /dev/null so
+    the interpreter's last flush cannot fail. False when the reader had gone."""
     try:
-        sys.stdout.flush()   # here, not at exit, so a closed stdout is handled below
+        sys.stdout.flush()
     except BrokenPipeError:
-        # The reader went away (`pipeline ... | head -c0`): nothing left to say to it.
-        # stdout now points at /dev/null so the interpreter's last flush cannot fail.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = code or 1
-    return code
+        return False
+    return True
 
 
 def _main(argv: Sequence[str] | None) -> int:
