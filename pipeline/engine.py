@@ -12,12 +12,15 @@ import os
 import shutil
 import socket
 import sys
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlparse
 
 from pipeline.errors import EngineError
 
 RUNNER_HOST = "_EXPERIMENTAL_DAGGER_RUNNER_HOST"
+_SESSION_LOG: Path | None = None  # where the current session's progress output goes
 
 
 def check_engine_environment() -> None:
@@ -53,9 +56,14 @@ async def connection(*, show_progress: bool = False) -> AsyncIterator[None]:
     """
     import dagger
 
+    global _SESSION_LOG
     check_engine_environment()
-    with open(os.devnull, "w") as devnull:
-        config = dagger.Config(log_output=sys.stderr if show_progress else devnull)
+    # Without progress on the terminal, the session's output goes to a file: the engine's
+    # errors for a failed build step name the process only, and its output is read there.
+    with tempfile.NamedTemporaryFile("w", prefix="pipeline-session-", suffix=".log",
+                                     encoding="utf-8") as session:
+        _SESSION_LOG = None if show_progress else Path(session.name)
+        config = dagger.Config(log_output=sys.stderr if show_progress else session)
         async with contextlib.AsyncExitStack() as stack:
             try:
                 await stack.enter_async_context(dagger.connection(config))
@@ -65,4 +73,20 @@ async def connection(*, show_progress: bool = False) -> AsyncIterator[None]:
                     f"cannot connect to a Dagger engine: {lines[0] if lines else type(exc).__name__}",
                     hint='without Docker and a registry, run `scripts/engine up && eval "$(scripts/engine env)"`',
                 ) from None
-            yield
+            try:
+                yield
+            finally:
+                _SESSION_LOG = None
+
+
+def session_log_tail(limit: int = 4 * 2**20) -> str:
+    """The last `limit` bytes of this process's engine session output ("" when not kept)."""
+    path = _SESSION_LOG
+    if path is None:
+        return ""
+    try:
+        with path.open("rb") as log:
+            log.seek(max(0, path.stat().st_size - limit))
+            return log.read().decode("utf-8", "replace")
+    except OSError:
+        return ""

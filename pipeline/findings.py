@@ -123,6 +123,15 @@ RULES: dict[str, Rule] = _catalogue(
          "Report dependency_down_status from the health endpoint when a dependency is absent."),
     Rule("runtime.shutdown", S.HIGH, "Service did not stop within its grace period on its signal",
          "Handle the shutdown signal (exec-form ENTRYPOINT, PID 1 forwarding)."),
+    # idle resources (sampled from the started container's cgroup once health passed)
+    Rule("runtime.idle-resources", S.INFO, "Idle CPU and memory of the started service",
+         "Set resources.idle_cpu / idle_memory to turn these figures into budgets."),
+    Rule("runtime.idle-cpu", S.HIGH, "Idle CPU above the contract's budget",
+         "Find what spins while idle (busy polling, a tight retry loop, debug reloaders), "
+         "or raise resources.idle_cpu deliberately."),
+    Rule("runtime.idle-memory", S.HIGH, "Idle memory above the contract's budget",
+         "Lower the worker count or caches at startup, or raise resources.idle_memory "
+         "deliberately."),
 )
 
 # Forbidden tool classes are open-ended (a contract may add classes), so their

@@ -6,7 +6,9 @@ for promotion. Gate failures raise, so `dagger call validate` exits non-zero;
 `reports` returns the reports directory whatever the outcome.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: with string annotations the Python SDK
+# loses the DefaultPath of `Annotated` aliases (the source becomes a required argument,
+# and the engine drops every @check that has one).
 
 import os
 import tempfile
@@ -41,6 +43,12 @@ FailFast = Annotated[bool, Doc("cancel running lanes and skip the rest at the fi
 
 RegistryUser = Annotated[str, Doc("registry user name (with --registry-password)")]
 RegistryPassword = Annotated[dagger.Secret | None, Doc("registry password or token")]
+RollbackOnFailure = Annotated[bool, Doc("a failed verification moves the stage back to its "
+                                        "last verified release")]
+VerifySource = Annotated[
+    dagger.Directory | None, DefaultPath("/"), Ignore(SOURCE_EXCLUDE),
+    Doc("with --verify: directory holding the contract and tests (default: the caller's repository)"),
+]
 
 
 async def _credentials(username: str, password: dagger.Secret | None):
@@ -73,6 +81,9 @@ async def _run(source: dagger.Directory, options: ValidateOptions) -> str:
     summary = render_summary(result.run)
     if result.run.exit_code != 0:
         raise GateFailed(summary)
+    published = next((r.outputs for r in result.run if r.name == "publish"), {})
+    if "release" in published:  # the id the promote workflow takes
+        summary += f"release {published['release']} in {published['release_repository']}\n"
     return summary
 
 
@@ -161,47 +172,117 @@ class Pipeline:
                       git_revision: Annotated[str, Doc("revision recorded in the release")] = "",
                       registry_username: RegistryUser = "",
                       registry_password: RegistryPassword = None,
+                      version: Annotated[str, Doc("semver tag for the images ('latest': local "
+                                                  "registries only)")] = "",
+                      branch: Annotated[str, Doc("a branch build: also tag <version>-<branch>")] = "",
                       ) -> str:
-        """Validate, then push every image by digest and attest it (only if every gate passed)."""
+        """Validate, then push every image by digest, attest it and store the run's release
+        (only if every gate passed); prints the release id."""
         publish = PublishOptions(repository, signing_key, git_revision,
                                  registry_username=registry_username,
-                                 registry_password=registry_password)
+                                 registry_password=registry_password,
+                                 version=version, branch=branch)
         return await _run(source, _options(contract, overlay, publish=publish))
 
     @function
-    async def promote(self, image: Annotated[str, Doc("REPO@sha256:... (tags are refused)")],
-                      stage: Annotated[str, Doc("stage name, e.g. staging")],
+    async def promote(self, stage: Annotated[str, Doc("stage name, e.g. staging")],
                       public_key: Annotated[dagger.File, Doc("Ed25519 public key (PEM)")],
+                      release: Annotated[str, Doc("release id (rel-...) in --repository")] = "",
+                      repository: Annotated[str, Doc("HOST/REPO holding the releases")] = "",
+                      image: Annotated[str, Doc("REPO@sha256:... of a one-service release")] = "",
                       reason: str = "", registry_username: RegistryUser = "",
-                      registry_password: RegistryPassword = None) -> str:
-        """Point a stage at a validated digest, verifying its attestation; no rebuild."""
-        from pipeline.actions import promote_image
+                      registry_password: RegistryPassword = None,
+                      verify: Annotated[bool, Doc("verify the stage after the move")] = False,
+                      source: VerifySource = None,
+                      contract: ContractPath = "pipeline.toml",
+                      overlay: Overlays = [],  # noqa: B006
+                      rollback_on_failure: RollbackOnFailure = False) -> str:
+        """Move a stage to a validated release as a whole (or a one-service release's digest),
+        verifying its attestation; no rebuild. With --verify, then verify the stage."""
+        from pipeline.actions import promote_image, promote_release
 
         key = (await public_key.contents()).encode()
         login = await _credentials(registry_username, registry_password)
-        return await anyio.to_thread.run_sync(
-            lambda: promote_image(image, stage, key, reason, credentials=login))
+        if bool(release) == bool(image):
+            raise ValueError("give --release (with --repository) or --image, not both")
+        if image:
+            return await anyio.to_thread.run_sync(
+                lambda: promote_image(image, stage, key, reason, credentials=login))
+        moved = await anyio.to_thread.run_sync(
+            lambda: promote_release(release, repository, stage, key, reason, credentials=login))
+        if not verify:
+            return moved
+        assert source is not None  # DefaultPath fills it
+        return moved + "\n" + await _verify(source, repository, stage, key, contract, overlay,
+                                            rollback_on_failure, reason, login)
 
     @function
     async def rollback(self, repository: Annotated[str, Doc("HOST/REPO holding the stage")],
                        stage: str, public_key: dagger.File, reason: str = "",
                        registry_username: RegistryUser = "",
                        registry_password: RegistryPassword = None) -> str:
-        """Point a stage back at its previous validated digest."""
-        from pipeline.actions import rollback_stage
+        """Move a stage back to its last verified release (or previous validated digest)."""
+        from pipeline.actions import rollback_any
 
         key = (await public_key.contents()).encode()
         login = await _credentials(registry_username, registry_password)
         return await anyio.to_thread.run_sync(
-            lambda: rollback_stage(repository, stage, key, reason, credentials=login))
+            lambda: rollback_any(repository, stage, key, reason, credentials=login))
 
     @function
     async def history(self, repository: Annotated[str, Doc("HOST/REPO holding the stage")],
                       stage: str, registry_username: RegistryUser = "",
                       registry_password: RegistryPassword = None) -> str:
-        """A stage's promotions and rollbacks."""
+        """A stage's releases, moves and verifications: who, when, why."""
         from pipeline.actions import stage_history
 
         login = await _credentials(registry_username, registry_password)
         return await anyio.to_thread.run_sync(
             lambda: stage_history(repository, stage, credentials=login))
+
+    @function
+    async def verify_stage(self, repository: Annotated[str, Doc("HOST/REPO holding the releases")],
+                           stage: str, public_key: dagger.File, source: Source,
+                           contract: ContractPath = "pipeline.toml",
+                           overlay: Overlays = [],  # noqa: B006
+                           rollback_on_failure: RollbackOnFailure = False, reason: str = "",
+                           registry_username: RegistryUser = "",
+                           registry_password: RegistryPassword = None) -> str:
+        """Start the release the stage holds, by digest, with the stage's overlay; run the
+        health probes and integration tests; record the result (fails when it failed)."""
+        key = (await public_key.contents()).encode()
+        login = await _credentials(registry_username, registry_password)
+        return await _verify(source, repository, stage, key, contract, overlay,
+                             rollback_on_failure, reason, login)
+
+    @function
+    async def render(self, repository: Annotated[str, Doc("HOST/REPO holding the releases")],
+                     stage: str, registry_username: RegistryUser = "",
+                     registry_password: RegistryPassword = None) -> dagger.Directory:
+        """Compose and Kubernetes files of the whole release the stage holds, pinned to digests."""
+        from pipeline.actions import render_release_stage
+
+        login = await _credentials(registry_username, registry_password)
+        out = Path(tempfile.mkdtemp(prefix="render-", dir=os.getcwd()))
+        await anyio.to_thread.run_sync(
+            lambda: render_release_stage(repository, stage, out / "deploy", credentials=login))
+        return dag.current_module().workdir(str((out / "deploy").relative_to(os.getcwd())))
+
+
+async def _verify(source: dagger.Directory, repository: str, stage: str, key: bytes,
+                  contract: str, overlay: list[str], rollback_on_failure: bool, reason: str,
+                  login) -> str:
+    """verify-stage as the module runs it (the CLI's verify-stage runs the same function)."""
+    from pipeline.lanes.verify import VerifyOptions, verify_stage
+    from pipeline.registry.signing import load_public_key
+
+    options = VerifyOptions(repository=repository, stage=stage,
+                            public_key=load_public_key(key, source="public key"),
+                            contract=contract, overlays=tuple(overlay),
+                            rollback_on_failure=rollback_on_failure, reason=reason,
+                            credentials=login)
+    with tempfile.TemporaryDirectory(prefix="pipeline-verify-") as tmp:
+        result = await verify_stage(source, options, reports=Path(tmp) / "reports")
+    if not result.passed:
+        raise GateFailed(result.describe())
+    return result.describe()

@@ -65,11 +65,26 @@ def _body_matches(health: Health, body: str | None) -> str | None:
     if health.body is not None:
         try:
             data: Any = json.loads(body or "")
-        except ValueError:
+        except (ValueError, RecursionError):  # a hostile body nested past the parser's depth
             return "body is not JSON"
-        if not isinstance(data, dict) or any(data.get(k) != v for k, v in health.body.items()):
+        if not json_subset(health.body, data):
             return f"body {_short(body)} does not include {json.dumps(health.body)}"
     return None
+
+
+def json_subset(expected: Any, actual: Any) -> bool:
+    """Whether `actual` contains `expected`: an object has at least its keys, each a subset;
+    an array has, for each expected element, an element containing it; a scalar is equal
+    (1 and 1.0 alike, but never True and 1)."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            key in actual and json_subset(value, actual[key]) for key, value in expected.items())
+    if isinstance(expected, list):
+        return isinstance(actual, list) and all(
+            any(json_subset(item, candidate) for candidate in actual) for item in expected)
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return type(expected) is type(actual) and expected == actual
+    return expected == actual
 
 
 def _short(text: str | None, limit: int = 120) -> str:

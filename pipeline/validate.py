@@ -40,6 +40,7 @@ class ValidateOptions:
     kinds: tuple[str, ...] = ()                 # ... or only lanes of these kinds
     fail_fast: bool = False
     publish: PublishOptions | None = None
+    jobs: int | None = None                     # lanes running at once (None: no limit)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ async def plan(source: dagger.Directory | None, options: ValidateOptions, *,
 async def validate(
     source: dagger.Directory, options: ValidateOptions, *, reports: Path,
     local_root: Path | None = None, on_event: EventCallback | None = None,
-    run_id: str | None = None,
+    run_id: str | None = None, ca_bundle: dagger.File | None = None,
 ) -> Validation:
     """Run the selected lanes on `source` and write `reports` (replaced), even when lanes fail."""
     scratch = Path(tempfile.mkdtemp(prefix="pipeline-run-"))
@@ -132,9 +133,10 @@ async def validate(
         if publish is not None:
             publish = dataclasses.replace(publish, contract_sha256=contract_sha256)
         ctx = RunContext(source=source, contract=contract, scratch=scratch,
-                         run_id=run_id or new_run_id())
+                         run_id=run_id or new_run_id(), ca_bundle=ca_bundle)
         graph = select(validation_graph(ctx, publish=publish), options)
-        run = await run_graph(graph, fail_fast=options.fail_fast, on_event=on_event)
+        run = await run_graph(graph, fail_fast=options.fail_fast, max_concurrency=options.jobs,
+                              on_event=on_event)
         paths = write_run_reports(run, reports)
         return Validation(run=run, reports=paths, contract_sha256=contract_sha256, graph=graph)
     finally:

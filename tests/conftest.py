@@ -27,6 +27,8 @@ def missing(component: str, why: str) -> None:
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = os.environ.get("PIPELINE_REGISTRY", "127.0.0.1:5000")
+# Contracts written by tests name no `servicewrap` builder image: Debian's Go, offline.
+os.environ.setdefault("PIPELINE_SERVICEWRAP_IMAGE", f"{REGISTRY}/pipeline/debian:bookworm")
 
 
 def local_image(name: str) -> str:

@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "attest",
     "render",
     "validate",
+    "init",
 )
 
 

@@ -31,6 +31,7 @@ INDEX: dict[str, tuple[str, str]] = {
     "integration": ("validate", "black-box tests against the started services"),
     "e2e": ("validate", "browser tests against the started services"),
     "plan": ("validate", "print the lanes' DAG without running it"),
+    "init": ("init", "guess a starting pipeline.toml from the repository (no engine needed)"),
 }
 
 

@@ -17,7 +17,9 @@ from pipeline.textsafe import printable
 def register(subparsers: Any) -> None:
     r = subparsers.add_parser("render", help="write a stage's deployment files pinned to digests")
     r.add_argument("--stage", required=True)
-    r.add_argument("--service", action="append", required=True, metavar="NAME=REF",
+    r.add_argument("--repository", metavar="HOST/REPO",
+                   help="the releases' repository: write the whole release the stage holds")
+    r.add_argument("--service", action="append", default=[], metavar="NAME=REF",
                    help="REF is HOST/REPO (resolved through the stage tag) or REPO@sha256:...")
     r.add_argument("--port", action="append", default=[], metavar="NAME=PORT")
     r.add_argument("--out", required=True, help="output directory")
@@ -26,6 +28,16 @@ def register(subparsers: Any) -> None:
 
 
 def _render(args: argparse.Namespace) -> int:
+    if args.repository:
+        if args.service or args.port:
+            raise PipelineError("--repository: renders the whole release; drop --service/--port")
+        from pipeline.actions import render_release_stage
+
+        for path in render_release_stage(args.repository, args.stage, args.out):
+            print(path)
+        return 0
+    if not args.service:
+        raise PipelineError("render: give --repository (a release) or --service NAME=REF")
     refs = _pairs(args.service, "--service")
     ports = {name: _port(name, value) for name, value in _pairs(args.port, "--port").items()}
     unknown = set(ports) - set(refs)

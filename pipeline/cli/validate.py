@@ -49,6 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="Ed25519 private key (PEM) that signs the attestations")
     parser.add_argument("--git-revision", default=None,
                         help="revision recorded in the release (default: git rev-parse HEAD)")
+    parser.add_argument("--version", default=None, metavar="SEMVER",
+                        help="tag the images SEMVER (default: a v1.2.3 git tag on HEAD, if any; "
+                             "'latest' only for a local registry)")
+    parser.add_argument("--branch", default="",
+                        help="a branch build: also tag <version>-<branch>")
     parser.set_defaults(handler=run_validate, kinds=())
 
     for name, (kind, help_text) in SHORTCUTS.items():
@@ -58,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         _common(sub)
         _run_options(sub)
         sub.set_defaults(handler=run_validate, kinds=(kind,), publish_to=None,
-                         signing_key_file=None, git_revision=None)
+                         signing_key_file=None, git_revision=None, version=None, branch="")
 
     plan = subparsers.add_parser("plan", help="print the lanes' DAG without running it")
     _common(plan)
@@ -71,8 +76,15 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fresh", action="store_true",
                         help="measure every contract lane again, even when its image and "
                              "inputs are unchanged (default: reuse those findings)")
-    parser.add_argument("--reports", type=Path, default=Path("reports"),
-                        help="reports directory, replaced on each run (default: ./reports)")
+    parser.add_argument("--reports", type=Path, default=None,
+                        help="reports directory, replaced on each run (default: reports/ beside "
+                             "the contract, in --source, wherever the command runs from)")
+    parser.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
+                        help="run at most N lanes at once (default: no limit; lanes that time "
+                             "startup always run apart from the others)")
+    parser.add_argument("--ca-bundle", type=Path, default=None, metavar="PEM",
+                        help="CA bundle every tooling and runner container trusts: pip, uv, npm, "
+                             "Node, curl (default: $PIPELINE_CA_BUNDLE; for a TLS-intercepting proxy)")
     parser.add_argument("--fail-fast", action="store_true",
                         help="cancel running lanes and skip the rest at the first failure")
     parser.add_argument("--progress", choices=("lanes", "dagger", "quiet"), default="lanes",
@@ -80,12 +92,22 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                              "progress; quiet: only the summary (default: lanes)")
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of lanes, at least 1, not {text!r}")
+    return value
+
+
 def _options(args: argparse.Namespace, publish=None):
     from pipeline.validate import ValidateOptions
 
     return ValidateOptions(contract=args.contract, overlays=tuple(args.overlay),
                            lanes=tuple(args.lane), kinds=tuple(args.kinds), fail_fast=getattr(args, "fail_fast", False),
-                           publish=publish)
+                           publish=publish, jobs=getattr(args, "jobs", None))
 
 
 def _source_dir(args: argparse.Namespace) -> Path:
@@ -131,9 +153,17 @@ def run_validate(args: argparse.Namespace) -> int:
 
         os.environ[FRESH_ENV] = "1"
     source = _source_dir(args)
+    reports = reports_dir(args.reports, source)
+    bundle = _ca_bundle(args)  # a bad file is refused before any engine is started
     publish = None
     if args.publish_to:
-        publish = PublishOptions(args.publish_to, git_revision=args.git_revision or _git_revision(source))
+        from pipeline.registry.naming import publish_tags, version_from_git
+
+        version = args.version if args.version is not None else version_from_git(source)
+        # Refuse a bad version or `latest` for a remote registry now, before building anything.
+        publish_tags(args.publish_to.split("/", 1)[0], version=version, branch=args.branch)
+        publish = PublishOptions(args.publish_to, git_revision=args.git_revision or _git_revision(source),
+                                 version=version, branch=args.branch)
 
     async def main() -> int:
         async with connection(show_progress=args.progress == "dagger"):
@@ -150,18 +180,48 @@ def run_validate(args: argparse.Namespace) -> int:
                                                   registry_password=password)
             directory = dag.host().directory(str(source), exclude=SOURCE_EXCLUDE)
             result = await validate(
-                directory, _options(args, publish), reports=args.reports, local_root=source,
+                directory, _options(args, publish), reports=reports, local_root=source,
+                ca_bundle=dag.host().file(str(bundle)) if bundle else None,
                 on_event=None if args.progress == "quiet" else progress_printer())
         print(render_summary(result.run), end="")
+        if publish is not None and "publish" in {r.name for r in result.run}:
+            published = result.run["publish"].outputs
+            if "release" in published:  # the id `promote --release` takes
+                print(f"release {published['release']} in {published['release_repository']}")
         append_step_summary(result.reports.markdown.read_text(), os.environ.get("GITHUB_STEP_SUMMARY"))
         problems = [r for r in result.run if r.status.is_problem]
         for r in problems:
             where = result.reports.directory / "lanes" / lane_folder(r.name)
-            print(f"pipeline: {r.name} {r.status}: {r.message} (see {where})", file=sys.stderr)
+            # Point only at a folder that exists: a lane that kept no file has none.
+            see = where if where.is_dir() else result.reports.text
+            print(f"pipeline: {r.name} {r.status}: {r.message} (see {see})", file=sys.stderr)
         print(f"pipeline: reports in {result.reports.directory}", file=sys.stderr)
         return result.run.exit_code
 
     return anyio.run(main)
+
+
+def reports_dir(given: Path | None, source: Path) -> Path:
+    """Reports belong to the app validated, as its contract does (and the source upload
+    never includes them): the same place whichever directory the command runs from."""
+    return given if given is not None else source / "reports"
+
+
+def _ca_bundle(args: argparse.Namespace) -> Path | None:
+    from pipeline.errors import PipelineError
+
+    given = args.ca_bundle or (Path(os.environ["PIPELINE_CA_BUNDLE"])
+                               if os.environ.get("PIPELINE_CA_BUNDLE") else None)
+    if given is None:
+        return None
+    flag = "--ca-bundle" if args.ca_bundle else "$PIPELINE_CA_BUNDLE"
+    try:
+        text = given.read_text(encoding="ascii", errors="replace")[:1 << 20]
+    except OSError as exc:
+        raise PipelineError(f"{flag} {given}: {exc.strerror or exc}") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise PipelineError(f"{flag} {given}: not a PEM certificate bundle")
+    return given.resolve()
 
 
 def _signing_key(args: argparse.Namespace) -> str | None:

@@ -9,6 +9,7 @@ from pipeline.contract.models import (
     EnvContract,
     Forbidden,
     Health,
+    Resources,
     Runner,
     Runtime,
     SecretAllow,
@@ -21,6 +22,6 @@ from pipeline.contract.sizes import format_size, parse_size
 
 __all__ = [
     "BaseImage", "Checks", "Contract", "Dependency", "EnvContract", "Forbidden", "Health",
-    "Runner", "Runtime", "SecretAllow", "Service", "Shutdown", "ToolClass", "UserSpec",
+    "Resources", "Runner", "Runtime", "SecretAllow", "Service", "Shutdown", "ToolClass", "UserSpec",
     "format_size", "load_contract", "parse_size",
 ]

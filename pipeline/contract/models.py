@@ -18,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     PrivateAttr,
     StringConstraints,
     field_validator,
@@ -25,13 +26,14 @@ from pydantic import (
 )
 
 from pipeline.contract.defaults import DEFAULT_TOOL_CLASSES
-from pipeline.contract.sizes import parse_size
+from pipeline.contract.sizes import parse_cpu, parse_size
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=63)]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 Command = list[NonEmpty]
 Size = Annotated[int, BeforeValidator(parse_size)]
+Millicores = Annotated[float, BeforeValidator(parse_cpu)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 HttpStatus = Annotated[int, Field(ge=100, le=599)]
 
@@ -99,7 +101,7 @@ class Health(Model):
 
     path: AbsPath = "/health"
     status: HttpStatus = 200
-    body: dict[str, Any] | None = None           # JSON subset the answer must contain
+    body: JsonValue | None = None                # JSON value (or subset of one) the answer must be
     body_contains: NonEmpty | None = None
     startup_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
     dependency_down_status: HttpStatus | None = None
@@ -177,6 +179,14 @@ class SecretAllow(Model):
         return value.lstrip("/")
 
 
+class Resources(Model):
+    """Idle budgets, measured from the started container's own cgroup once health passed."""
+
+    idle_cpu: Millicores | None = None            # "250m", or cores (0.25)
+    idle_memory: Size | None = None               # "256Mi", "200MB"
+    window_seconds: Annotated[float, Field(gt=0, le=300)] = 5
+
+
 class Runtime(Model):
     """Non-secret wiring the lanes use to run the service."""
 
@@ -217,6 +227,7 @@ class Service(Model):
     forbidden: Forbidden = Forbidden()
     secrets_allowlist: list[SecretAllow] = []
     runtime: Runtime = Runtime()
+    resources: Resources = Resources()
     checks: Checks | None = None
 
 
@@ -240,6 +251,12 @@ class Runner(Model):
     services: list[Key] = []
 
 
+class ReleaseNaming(Model):
+    """`[release]`: how published images are named (seed 002: `<project>-<component>`)."""
+
+    project: Key | None = None
+
+
 class Contract(Model):
     """The whole contract file."""
 
@@ -249,6 +266,7 @@ class Contract(Model):
     dependencies: dict[Key, Dependency] = {}
     integration: Runner | None = None
     e2e: Runner | None = None
+    release: ReleaseNaming = ReleaseNaming()
 
     # Where the contract file lives: contexts and sources are relative to it.
     _root: Path = PrivateAttr(default_factory=Path.cwd)

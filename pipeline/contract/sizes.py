@@ -9,6 +9,8 @@ _UNITS: dict[str, int] = {
     "": 1, "b": 1,
     "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
     "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
+    # Kubernetes quantities ("256Mi"), as resource budgets are usually written.
+    "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4,
 }
 _SIZE = re.compile(r"^\s*(\d{1,30}(?:\.\d{1,30})?)\s*([a-zA-Z]{0,3})\s*$")
 MAX_SIZE = 1000**5   # 1 PB: far beyond any image, far below any overflow
@@ -44,3 +46,21 @@ def format_size(size: int) -> str:
         if size >= factor:
             return f"{size / factor:.1f} {unit}"
     return f"{size} B"
+
+
+_CPU = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m?)\s*$")
+
+
+def parse_cpu(value: int | float | str) -> float:
+    """Millicores in `value`: "250m", "0.5" and 1 (cores) as Kubernetes writes them."""
+    if isinstance(value, bool):
+        raise ValueError("expected CPU such as '250m' or 0.5, not a boolean")  # noqa: TRY004 - pydantic reports ValueError
+    if isinstance(value, int | float):
+        millicores = float(value) * 1000
+    elif isinstance(value, str) and (match := _CPU.match(value)):
+        millicores = float(match.group(1)) * (1 if match.group(2) else 1000)
+    else:
+        raise ValueError(f"{value!r} is not a CPU quantity (e.g. '250m' or 0.5 cores)")
+    if millicores <= 0:
+        raise ValueError("CPU must be positive")
+    return millicores

@@ -19,6 +19,7 @@ from pipeline.dag.graph import (
     LaneRun,
     critical_path_of,
 )
+from pipeline.dag.resources import ResourceClass
 from pipeline.dag.scheduler import EventCallback, LaneEvent, run_graph
 from pipeline.dag.status import CaseCounts, LaneOutcome, LaneResult, LaneStatus, RunResult
 
@@ -34,6 +35,7 @@ __all__ = [
     "LaneResult",
     "LaneRun",
     "LaneStatus",
+    "ResourceClass",
     "RunResult",
     "critical_path_of",
     "run_graph",

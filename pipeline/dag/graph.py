@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipeline.dag import render
+from pipeline.dag.resources import ResourceClass
 from pipeline.dag.status import LaneOutcome, LaneResult, RunResult
 from pipeline.errors import GraphError, LaneError
 
@@ -75,6 +76,7 @@ class Lane:
     description: str = ""
     inputs: tuple[str, ...] = ()  # declared inputs shown by the plan ("source:backend", "contract")
     timeout: float | None = None  # seconds; past it the lane is ERRORED
+    resources: ResourceClass = ResourceClass.SHARED  # TIMED lanes run apart (pipeline.dag.resources)
 
     def __post_init__(self) -> None:
         # Accept any iterable of names (a list from a config loop) but store a tuple.

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pipeline.dag.resources import ResourceClass
+
 if TYPE_CHECKING:
     from pipeline.dag.graph import Graph
 
@@ -34,6 +36,8 @@ def render_plan(graph: Graph) -> str:
                 lines.append(f"    inputs: {', '.join(lane.inputs)}")
             if lane.timeout is not None:
                 lines.append(f"    timeout: {lane.timeout:g}s")
+            if lane.resources is ResourceClass.TIMED:
+                lines.append("    runs apart: it times startup, so no other lane runs beside it")
     return "\n".join(lines) + "\n"
 
 

@@ -25,6 +25,7 @@ from anyio.abc import TaskGroup
 
 from pipeline.dag.graph import Graph, LaneContext, NeedsView
 from pipeline.dag.messages import describe_exception, one_line
+from pipeline.dag.resources import ResourceGate
 from pipeline.dag.status import LaneOutcome, LaneResult, LaneStatus, RunResult
 from pipeline.errors import PipelineError
 
@@ -86,6 +87,7 @@ class _Run:
         self.graph = graph
         self.fail_fast = fail_fast
         self.limiter = anyio.CapacityLimiter(max_concurrency) if max_concurrency else None
+        self.gate = ResourceGate()  # TIMED lanes run apart from the rest
         self.on_event = on_event
         self.results: dict[str, LaneResult] = {}
         self.unmet = {lane.name: len(lane.needs) for lane in graph}
@@ -128,7 +130,8 @@ class _Run:
         error: BaseException | None = None
         timed_out = False
         with scope:
-            async with self.limiter if self.limiter else contextlib.nullcontext():
+            async with (self.limiter if self.limiter else contextlib.nullcontext(),
+                        self.gate.hold(lane.resources)):
                 # Fail-fast may have tripped while this lane waited for a slot.
                 if not scope.cancel_called:
                     started, clock = datetime.now(UTC), time.monotonic()
@@ -203,8 +206,9 @@ class _Run:
         if result.status.is_problem:
             self.root_cause.setdefault(name, name)
         self._emit(LaneEvent("finished", name, result.status, result))
-        level = {LaneStatus.PASSED: "info", LaneStatus.SKIPPED: "info",
-                 LaneStatus.ERRORED: "error"}.get(result.status, "warning")
+        # A lane's trouble is its result, shown by the progress line and the reports; at
+        # error level it would also land, as a second and rawer line, in the progress output.
+        level = {LaneStatus.PASSED: "info", LaneStatus.SKIPPED: "info"}.get(result.status, "warning")
         getattr(log, level)(
             "lane finished", lane=name, status=result.status.value,
             duration=round(result.duration, 3), message=result.message,

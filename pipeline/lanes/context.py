@@ -31,6 +31,7 @@ class RunContext:
     contract: Contract
     scratch: Path                      # local: image tarballs, lane logs and reports
     run_id: str
+    ca_bundle: dagger.File | None = None  # PEM bundle every tooling container trusts (--ca-bundle)
 
     def lane_dir(self, lane: str) -> Path:
         path = self.scratch / "lanes" / lane.replace(":", "-").replace("/", "-")

@@ -12,7 +12,7 @@ contract is never tested further, and is named as the reason they were skipped.
 
 from __future__ import annotations
 
-from pipeline.dag import Graph, Lane
+from pipeline.dag import Graph, Lane, ResourceClass
 from pipeline.lanes.build import build_lane
 from pipeline.lanes.context import RunContext
 from pipeline.lanes.image_contract import contract_lane
@@ -49,8 +49,9 @@ def validation_graph(ctx: RunContext, *, publish: PublishOptions | None = None) 
                                    inputs=(spec.context, f"image {checks.image}"),
                                    description=f"{kind} of {name} in a tooling container"))
         deps = service_closure(ctx, [name])
+        # Its probes time startup and shutdown: run apart from lanes loading the machine.
         graph.add(Lane(f"contract:{name}", contract_lane(ctx, name), kind="contract",
-                       needs=tuple(f"build:{d}" for d in deps),
+                       needs=tuple(f"build:{d}" for d in deps), resources=ResourceClass.TIMED,
                        description=f"static rules and runtime probes on the {name} image"))
     for kind in ("integration", "e2e"):
         runner = getattr(contract, kind)

@@ -24,6 +24,7 @@ from pipeline.findings import Finding, Verdict, sort_findings
 from pipeline.lanes import reuse
 from pipeline.lanes.context import RunContext
 from pipeline.lanes.reach import http_url
+from pipeline.lanes.servicewrap import idle_findings, topology_names, wrapper_for
 from pipeline.lanes.topology import Topology
 from pipeline.probes import (
     HealthAnswer,
@@ -36,7 +37,8 @@ from pipeline.reports import write_all
 from pipeline.rules import check_image, static_rule_ids
 
 RUNTIME_RULE_IDS = ("runtime.health", "runtime.startup-time", "runtime.dependency-down",
-                    "runtime.shutdown")
+                    "runtime.shutdown", "runtime.idle-resources", "runtime.idle-cpu",
+                    "runtime.idle-memory")
 # Seconds the engine may take beyond a budget before we stop waiting on it.
 _MARGIN = 5.0
 
@@ -52,12 +54,21 @@ class Prober:
     def __init__(self, ctx: RunContext, topology: Topology, service: str) -> None:
         self.ctx, self.topology, self.name = ctx, topology, service
         self.spec = ctx.contract.services[service]
+        # Checks that never ran, and why: reported as skipped, never as passed.
+        self.not_run: dict[str, str] = {}
+        if self.spec.health.dependency_down_status is None or not self.spec.runtime.depends_on:
+            self.not_run["runtime.dependency-down"] = "not asked: no dependency_down_status or no depends_on"
+        for rule, budget in (("runtime.idle-cpu", self.spec.resources.idle_cpu),
+                             ("runtime.idle-memory", self.spec.resources.idle_memory)):
+            if budget is None:
+                self.not_run[rule] = "no budget set in resources"
 
     def _service(self, *, without: frozenset[str] = frozenset()) -> dagger.Service:
         # A variable no other lane sets gives the probed instance its own identity,
         # so stopping it here never stops a service another lane is using.
         container = self.topology.container(self.name, without=without)
-        return container.with_env_variable("PIPELINE_PROBE", self.name).as_service(use_entrypoint=True)
+        return self.topology.as_service(self.name, container.with_env_variable("PIPELINE_PROBE", self.name),
+                                        without=without, role="probe")
 
     async def _poll(self, service: dagger.Service, deadline: float, status: int) -> HealthAnswer:
         """Poll the health endpoint from this process (see pipeline.lanes.reach)."""
@@ -81,13 +92,26 @@ class Prober:
         # Dependencies start first, outside the clock: the budget is this service's own
         # startup. The bindings below reuse these very instances (same definition).
         for dependency in self.spec.runtime.depends_on:
-            await self.topology.service(dependency).start()
+            try:
+                await self.topology.service(dependency).start()
+            except dagger.DaggerError as exc:
+                # Not this service's fault, but its probes cannot run: a finding (the
+                # dependency's own output is kept under services/), not a crash.
+                why = f"dependency {dependency} did not start: {_one_line(exc)}"
+                self.not_run.update({"runtime.health": why, "runtime.shutdown": why})
+                return judge_startup(self.name, health, None, start_seconds=0.0, start_error=why)
         service = self._service()
         start_seconds, error = await self._start(service, health.startup_seconds)
         if error:
+            why = f"{self.name} did not start"
+            self.not_run.update({"runtime.health": why, "runtime.shutdown": why})
             return judge_startup(self.name, health, None, start_seconds=start_seconds, start_error=error)
         answer = await self._poll(service, health.startup_seconds - start_seconds, health.status)
         findings = judge_startup(self.name, health, answer, start_seconds=start_seconds)
+        # Idle figures: the window right after health passed, before the stop signal.
+        idle_from = time.time()
+        if answer.status == health.status:
+            await anyio.sleep(self.spec.resources.window_seconds)
         # Dagger's stop sends SIGTERM and waits for the process to exit.
         stopped = time.monotonic()
         try:
@@ -100,6 +124,8 @@ class Prober:
             await service.stop(kill=True)
         except dagger.DaggerError as exc:
             seconds, stop_error = None, _one_line(exc)
+        findings += await idle_findings(self.topology, self.name, idle_from,
+                                        healthy=answer.status == health.status)
         return findings + judge_shutdown(self.name, shutdown, seconds=seconds, error=stop_error)
 
     async def dependency_down(self) -> list[Finding]:
@@ -148,7 +174,9 @@ def contract_lane(ctx: RunContext, service: str) -> LaneRun:
                   if need.startswith("build:")}
         image = images[service]
         out = ctx.lane_dir(lane.lane)
-        prober = Prober(ctx, Topology(ctx, images), service)
+        wrapper = await wrapper_for(ctx, images, topology_names(ctx, [service]))
+        topology = Topology(ctx, images, wrapper)
+        prober = Prober(ctx, topology, service)
         # Kept by digest (pipeline.lanes.reuse): an unchanged image is not measured again.
         result = await reuse.findings_for(ctx.contract, images, service, partial(
             _gather,
@@ -157,12 +185,15 @@ def contract_lane(ctx: RunContext, service: str) -> LaneRun:
             prober.dependency_down,
         ))
         findings = sort_findings(result.findings)
+        # The started services' own output (none when the findings were reused).
+        kept = await wrapper.collect(topology.started, out / "services")
         verdict = Verdict.of(findings)
         spec = ctx.contract.services[service]
         note = result.describe()
         paths = write_all(findings, out, name=f"contract-{service}",
                           checked=[*static_rule_ids(spec), *RUNTIME_RULE_IDS],
-                          artifact=f"{service} ({note})" if note else service)
+                          artifact=f"{service} ({note})" if note else service,
+                          not_run=prober.not_run)
         # The counts by severity are the lane's `findings`, shown beside this message.
         failing = sorted({f.rule_id for f in findings if f.level >= verdict.fail_on})
         floor = f"{verdict.fail_on.label} and above"
@@ -171,7 +202,8 @@ def contract_lane(ctx: RunContext, service: str) -> LaneRun:
         return LaneOutcome(
             passed=verdict.passed, message=message, findings=verdict.counts,
             outputs={"image": image, "findings": len(findings)},
-            junit=(paths["junit"],), reports=tuple(p for k, p in paths.items() if k != "junit"),
+            junit=(paths["junit"],),
+            reports=(*(p for k, p in paths.items() if k != "junit"), *([out / "services"] if kept else [])),
         )
 
     return run

@@ -10,6 +10,7 @@ from pipeline.contract import Runner
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
 from pipeline.lanes.context import RunContext, with_env
 from pipeline.lanes.reports import collect_junit
+from pipeline.lanes.servicewrap import topology_names, wrapper_for
 from pipeline.lanes.tooling import run_steps, tooling_container
 from pipeline.lanes.topology import Topology
 
@@ -24,19 +25,24 @@ def runner_lane(ctx: RunContext, kind: str, runner: Runner) -> LaneRun:
         log = out / "output.log"
         image = ctx.image_ref(runner.image, field_name=f"{kind}.image")
         container = tooling_container(image, source=ctx.source.directory(runner.source),
-                                      workdir=runner.workdir)
+                                      workdir=runner.workdir, ca_bundle=ctx.ca_bundle)
         # Installs come before the services are bound: they do not depend on them,
         # so a change to an image does not redo them.
         container, failed = await run_steps(container, runner.install, log)
         if failed:
             return LaneOutcome.failure(f"install step {failed.describe()}", log=log)
-        container = Topology(ctx, images).bind(container, runner.services)
+        wrapper = await wrapper_for(ctx, images, topology_names(ctx, runner.services))
+        topology = Topology(ctx, images, wrapper)
+        container = topology.bind(container, runner.services)
         container = with_env(container, runner.env, is_secret=ctx.is_secret)
         container = container.with_exec(["mkdir", "-p", REPORTS])
         container, failed = await run_steps(container, runner.command, log)
         junit = await collect_junit(container, REPORTS, out / "junit")
+        # What the services said while the tests ran: where a 500's traceback is.
+        kept = await wrapper.collect(topology.started, out / "services")
+        reports = (out / "services",) if kept else ()
         if failed:
-            return LaneOutcome.failure(failed.describe(), log=log, junit=junit)
-        return LaneOutcome.success(f"{kind} tests passed", log=log, junit=junit)
+            return LaneOutcome.failure(failed.describe(), log=log, junit=junit, reports=reports)
+        return LaneOutcome.success(f"{kind} tests passed", log=log, junit=junit, reports=reports)
 
     return run

@@ -22,7 +22,8 @@ def source_check_lane(ctx: RunContext, service: str, step: str) -> LaneRun:
         log = out / "output.log"
         image = ctx.image_ref(checks.image, field_name=f"services.{service}.checks.image")
         source = ctx.source.directory(ctx.contract.services[service].context)
-        container = tooling_container(image, source=source, workdir=checks.workdir)
+        container = tooling_container(image, source=source, workdir=checks.workdir,
+                                      ca_bundle=ctx.ca_bundle)
         container, failed = await run_steps(container, checks.install, log)
         if failed:
             return LaneOutcome.failure(f"install step {failed.describe()}", log=log)

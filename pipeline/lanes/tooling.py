@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,19 +9,44 @@ from pathlib import Path
 import dagger
 from dagger import dag
 
+from pipeline.reasons import telling_line
+
 # Package caches shared by every tooling container of every run: a changed
 # source re-runs its installs without downloading everything again.
 _CACHES = {
     "/root/.cache/pip": "pipeline-pip",
     "/root/.npm": "pipeline-npm",
+    "/root/.cache/uv": "pipeline-uv",
 }
 
 
-def tooling_container(image: str, *, source: dagger.Directory, workdir: str) -> dagger.Container:
-    """A container from a tooling image with `source` at `workdir` and package caches mounted."""
-    container = dag.container().from_(image)
+# One CA bundle, named by every variable the tools read: pip and requests, uv, npm and
+# Node, OpenSSL and curl. A TLS-intercepting proxy's root then reaches them all, uv
+# included (it bundles its own roots and ignores the system store).
+CA_PATH = "/etc/pipeline/ca-bundle.pem"
+CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "CURL_CA_BUNDLE",
+                "NODE_EXTRA_CA_CERTS", "NPM_CONFIG_CAFILE")
+
+
+def with_ca_bundle(container: dagger.Container, bundle: dagger.File | None) -> dagger.Container:
+    if bundle is None:
+        return container
+    container = container.with_mounted_file(CA_PATH, bundle)
+    for name in CA_VARIABLES:
+        container = container.with_env_variable(name, CA_PATH)
+    return container
+
+
+def tooling_container(image: str, *, source: dagger.Directory, workdir: str,
+                      ca_bundle: dagger.File | None = None) -> dagger.Container:
+    """A container from a tooling image with `source` at `workdir`, package caches mounted
+    and, when given, `ca_bundle` trusted by every package manager."""
+    container = with_ca_bundle(dag.container().from_(image), ca_bundle)
     for path, key in _CACHES.items():
         container = container.with_mounted_cache(path, dag.cache_volume(key))
+    # A cache volume is another filesystem: uv would warn on every install that it
+    # cannot hardlink from its cache, then copy anyway.
+    container = container.with_env_variable("UV_LINK_MODE", "copy")
     return container.with_directory(workdir, source).with_workdir(workdir)
 
 
@@ -40,30 +64,18 @@ class Step:
         return self.exit_code == 0
 
     def telling_line(self) -> str:
-        """The output line that best says why the command failed, for a one-line reason."""
-        for text in (self.stderr, self.stdout):
-            lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-            if lines:
-                return _telling(lines)[:200]
-        return ""
+        """The output line that best says why the command failed (pipeline.reasons)."""
+        return telling_line(self.stderr, self.stdout)
 
     def describe(self) -> str:
         tail = self.telling_line()
-        return f"`{self.command}` exited {self.exit_code}" + (f": {tail}" if tail else "")
+        return f"`{short_command(self.command)}` exited {self.exit_code}" + (f": {tail}" if tail else "")
 
 
-# npm ends its errors with where its debug log went (inside the container, so of no
-# use) after an error code; the message is the first npm error line past those.
-_NPM_ERROR = re.compile(r"^npm (?:ERR!|error)\s*(.*)$")
-_NPM_NOISE = re.compile(r"^(?:|code \S+|errno \S+|syscall \S+|path \S+|A complete log .*|/\S+\.log)$")
-
-
-def _telling(lines: Sequence[str]) -> str:
-    """The last line, which is where test runners, linters and pip put their verdict; for
-    npm, its first message line."""
-    npm = [m.group(1).strip() for m in map(_NPM_ERROR.match, lines) if m]
-    message = next((text for text in npm if not _NPM_NOISE.match(text)), None)
-    return f"npm: {message}" if message else lines[-1]
+def short_command(command: str, limit: int = 60) -> str:
+    """A command as a reason line quotes it: long ones would push the reason itself out."""
+    command = " ".join(command.split())
+    return command if len(command) <= limit else command[: limit - 1] + "…"
 
 
 async def run_steps(

@@ -8,19 +8,26 @@ per session, so lanes probing or testing the same topology share it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import dagger
 from dagger import dag
 
 from pipeline.lanes.context import RunContext, with_env
 
+if TYPE_CHECKING:
+    from pipeline.lanes.servicewrap import ServiceWrapper
+
 
 class Topology:
     """Builds `dagger.Service`s for the contract's services and dependencies."""
 
-    def __init__(self, ctx: RunContext, images: Mapping[str, dagger.Container]) -> None:
+    def __init__(self, ctx: RunContext, images: Mapping[str, dagger.Container],
+                 wrapper: ServiceWrapper | None = None) -> None:
         self.ctx = ctx
         self.images = images
+        self.wrapper = wrapper  # keeps each started service's output (pipeline.lanes.servicewrap)
+        self.started: list[str] = []  # instances declared, for collecting their output
 
     def container(self, name: str, *, without: frozenset[str] = frozenset()) -> dagger.Container:
         """The runtime container of service or dependency `name`, its dependencies bound,
@@ -42,7 +49,30 @@ class Topology:
 
     def service(self, name: str, *, without: frozenset[str] = frozenset()) -> dagger.Service:
         # The image's own ENTRYPOINT and CMD: the service runs as it would be deployed.
-        return self.container(name, without=without).as_service(use_entrypoint=True)
+        return self.as_service(name, self.container(name, without=without), without=without)
+
+    def as_service(self, name: str, container: dagger.Container, *,
+                   without: frozenset[str] = frozenset(), role: str = "") -> dagger.Service:
+        if self.wrapper is None:
+            return container.as_service(use_entrypoint=True)
+        from pipeline.lanes.servicewrap import instance_name
+
+        # The instance's name says what it runs without, as its definition does: a
+        # dependency's definition never changes, a service's changes with any service
+        # or dependency below it that is left out.
+        instance = instance_name(name, without=without & self._below(name), role=role)
+        self.started.append(instance)
+        return self.wrapper.service(name, container, instance=instance)
+
+    def _below(self, name: str) -> set[str]:
+        services, below, todo = self.ctx.contract.services, set(), [name]
+        while todo:
+            spec = services.get(todo.pop())
+            for dep in spec.runtime.depends_on if spec else ():
+                if dep not in below:
+                    below.add(dep)
+                    todo.append(dep)
+        return below
 
     def bind(self, container: dagger.Container, names: list[str]) -> dagger.Container:
         for name in names:

@@ -40,6 +40,10 @@ class ValidationPredicate(BaseModel):
     git_revision: str
     run_id: str = ""
     created: datetime
+    # The release this digest was published in, and its services: a digest of a
+    # multi-service release is promoted with its release, never alone.
+    release: str = ""
+    release_services: list[str] = Field(default_factory=list)
 
 
 class Subject(BaseModel):
@@ -75,6 +79,8 @@ def attest(
     lanes_failed: Sequence[str] = (),
     run_id: str = "",
     key_source: str = "signing key",
+    release: str = "",
+    release_services: Sequence[str] = (),
 ) -> str:
     """Sign and store an attestation beside ``image_ref``; returns ``repo@<attestation digest>``.
 
@@ -98,7 +104,7 @@ def attest(
         predicate=ValidationPredicate(
             lanes_passed=list(lanes_passed), lanes_failed=list(lanes_failed),
             contract_sha256=contract_sha256, git_revision=git_revision, run_id=run_id,
-            created=datetime.now(UTC),
+            created=datetime.now(UTC), release=release, release_services=list(release_services),
         ),
     )
     envelope = signing.sign(statement.to_bytes(), key).model_dump_json().encode()

@@ -79,6 +79,18 @@ def command_deadline(seconds: float | None = None) -> Iterator[Deadline]:
         _current.reset(token)
 
 
+@contextmanager
+def each_client_its_own() -> Iterator[None]:
+    """Inside, no command deadline: each client gets a default-length one of its own. For
+    registry calls after a long engine run (a verification, then its rollback), which the
+    command's deadline must not have eaten."""
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 def add_argument(parser: argparse.ArgumentParser) -> None:
     """``--deadline SECONDS`` on a command that talks to a registry."""
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from pipeline.errors import InvalidReference, PromotionRefused
 from pipeline.registry import events, stages
-from pipeline.registry.attestation import attestation_tag, verify_attestation
+from pipeline.registry.attestation import Statement, attestation_tag, verify_attestation
 from pipeline.registry.client import Manifest, RegistryClient
 from pipeline.registry.reference import ImageReference, parse_repository, require_digest
 from pipeline.registry.transfer import mount_manifest
@@ -69,7 +69,7 @@ def promote(
     manifest = client.get_manifest(image.repository, image.digest or "")
     if manifest is None:
         raise PromotionRefused(f"{image}: unknown digest, no such manifest in the registry")
-    verify_attestation(client, image, public_key, required_lanes=required_lanes)
+    _alone(image, verify_attestation(client, image, public_key, required_lanes=required_lanes))
     if target.repository != image.repository:
         _carry_attestation(client, image, manifest, target.repository)
     return _move(client, "promote", target, stage, tag, manifest, reason)
@@ -99,7 +99,7 @@ def rollback(
     manifest = client.get_manifest(repo.repository, previous)
     if manifest is None:
         raise PromotionRefused(f"{image}: previous digest is no longer in the registry")
-    verify_attestation(client, image, public_key, required_lanes=required_lanes)
+    _alone(image, verify_attestation(client, image, public_key, required_lanes=required_lanes))
     return _move(client, "rollback", repo, stage, tag, manifest, reason)
 
 
@@ -154,6 +154,16 @@ def _carry_attestation(
     mount_manifest(client, manifest, image.repository, target)
     mount_manifest(client, attestation, image.repository, target)
     client.put_manifest(target, attestation_tag(image.digest or ""), attestation)
+
+
+def _alone(image: ImageReference, statement: Statement) -> None:
+    """A digest published in a multi-service release moves with its release, never alone:
+    a stage would otherwise hold a pair no lane ever tested together."""
+    together = statement.predicate.release_services
+    if len(together) > 1:
+        raise PromotionRefused(
+            f"{image}: part of release {statement.predicate.release} ({', '.join(together)}); "
+            "promote the release (promote --release), not one image")
 
 
 def _same_host(client: RegistryClient, ref: ImageReference) -> None:

@@ -50,6 +50,8 @@ class ReleaseRecord(BaseModel):
     finished_at: datetime
     images: list[PublishedImage]
     lanes: list[LaneSummary] = Field(default_factory=list)
+    release: str | None = None             # the release id (releases.release_id)
+    release_repository: str | None = None  # host/repo where the release is stored
 
 
 def publish_record(
@@ -63,6 +65,8 @@ def publish_record(
     started_at: datetime,
     finished_at: datetime | None = None,
     attestations: Mapping[str, str] | None = None,
+    release: str | None = None,
+    release_repository: str | None = None,
 ) -> ReleaseRecord:
     """Build the record (images: service -> ``repo@sha256:...``) and write it to ``path``."""
     published = []
@@ -75,7 +79,8 @@ def publish_record(
     record = ReleaseRecord(
         run_id=run_id, git_revision=git_revision, contract_sha256=contract_sha256,
         started_at=started_at, finished_at=finished_at or datetime.now(UTC),
-        images=published, lanes=list(lanes),
+        images=published, lanes=list(lanes), release=release,
+        release_repository=release_repository,
     )
     write_record(Path(path), record)
     return record

@@ -50,8 +50,10 @@ def resolve_stage(
     return pinned
 
 
-def render(out_dir: Path, stage: str, services: Sequence[ServiceImage]) -> list[Path]:
-    """Write ``compose.yaml`` and ``k8s/<service>.yaml`` under ``out_dir``; returns the paths."""
+def render(out_dir: Path, stage: str, services: Sequence[ServiceImage], *,
+           release: str | None = None) -> list[Path]:
+    """Write ``compose.yaml`` and ``k8s/<service>.yaml`` under ``out_dir``; returns the paths.
+    ``release``: the release id the files come from, recorded in each file."""
     stage_tag(stage)  # validates the stage name
     if not services:
         raise PipelineError("render: no services given")
@@ -61,9 +63,9 @@ def render(out_dir: Path, stage: str, services: Sequence[ServiceImage]) -> list[
         require_digest(service.image)  # raises InvalidReference naming the tag
         if service.port is not None and not 0 < service.port < 65536:
             raise PipelineError(f"service {service.name}: port {service.port} out of range")
-    files = {Path("compose.yaml"): [_compose(stage, services)]}
+    files = {Path("compose.yaml"): [_compose(stage, services, release)]}
     for service in services:
-        files[Path("k8s") / f"{service.name}.yaml"] = _kubernetes(stage, service)
+        files[Path("k8s") / f"{service.name}.yaml"] = _kubernetes(stage, service, release)
     texts = {relative: yaml.safe_dump_all(documents, sort_keys=False)
              for relative, documents in files.items()}
 
@@ -81,18 +83,19 @@ def render(out_dir: Path, stage: str, services: Sequence[ServiceImage]) -> list[
     return [out_dir / relative for relative in texts]
 
 
-def _compose(stage: str, services: Sequence[ServiceImage]) -> dict[str, Any]:
+def _compose(stage: str, services: Sequence[ServiceImage], release: str | None) -> dict[str, Any]:
     entries: dict[str, Any] = {}
+    labels = {"dev.pipeline.stage": stage, **({"dev.pipeline.release": release} if release else {})}
     for service in services:
         entry: dict[str, Any] = {"image": service.image, "restart": "unless-stopped",
-                                 "labels": {"dev.pipeline.stage": stage}}
+                                 "labels": dict(labels)}
         if service.port:
             entry["ports"] = [f"{service.port}:{service.port}"]
         entries[service.name] = entry
     return {"name": f"pipeline-{stage}", "services": entries}
 
 
-def _kubernetes(stage: str, service: ServiceImage) -> list[dict[str, Any]]:
+def _kubernetes(stage: str, service: ServiceImage, release: str | None) -> list[dict[str, Any]]:
     labels = {"app.kubernetes.io/name": service.name, "dev.pipeline/stage": stage}
     container: dict[str, Any] = {
         "name": service.name, "image": service.image, "imagePullPolicy": "IfNotPresent",
@@ -102,7 +105,8 @@ def _kubernetes(stage: str, service: ServiceImage) -> list[dict[str, Any]]:
         container["ports"] = [{"containerPort": service.port, "name": "http"}]
     deployment = {
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": service.name, "namespace": stage, "labels": labels},
+        "metadata": {"name": service.name, "namespace": stage, "labels": labels,
+                     **({"annotations": {"dev.pipeline/release": release}} if release else {})},
         "spec": {
             "replicas": 1,
             "selector": {"matchLabels": labels},

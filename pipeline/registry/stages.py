@@ -95,33 +95,50 @@ class HistoryEntry(BaseModel):
 
 def write_event(client: RegistryClient, repository: str, event: StageEvent) -> None:
     """Store one event under its own, never-reused tag."""
+    put_event_artifact(client, repository, event.tag, event.model_dump_json())
+
+
+def read_events(client: RegistryClient, repository: str, stage: str) -> list[StageEvent]:
+    """Every event of a stage, oldest first. Unreadable entries are skipped, not fatal:
+    a tag someone else wrote under our prefix must not block promotions."""
+    events: list[StageEvent] = []
+    for raw in read_event_payloads(client, repository, f"{stage_tag(stage)}.ev-"):
+        try:
+            events.append(StageEvent.model_validate_json(raw))
+        except (ValueError, ValidationError):
+            continue
+    return sorted(events, key=lambda e: (e.at, e.id, e.phase == "done"))
+
+
+def put_event_artifact(client: RegistryClient, repository: str, tag: str, payload: str) -> None:
+    """An event artifact: empty config, no layers, the event JSON in one annotation (one
+    small manifest to fetch per event), under a tag written once."""
     doc = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "artifactType": EVENT_ARTIFACT_TYPE,
         "config": client.empty_config(repository),
         "layers": [],
-        "annotations": {EVENT_ANNOTATION: event.model_dump_json()},
+        "annotations": {EVENT_ANNOTATION: payload},
     }
     manifest = Manifest.from_bytes(json.dumps(doc, sort_keys=True).encode(), OCI_MANIFEST)
-    client.put_manifest(repository, event.tag, manifest)
+    client.put_manifest(repository, tag, manifest)
 
 
-def read_events(client: RegistryClient, repository: str, stage: str) -> list[StageEvent]:
-    """Every event of a stage, oldest first. Unreadable entries are skipped, not fatal:
-    a tag someone else wrote under our prefix must not block promotions."""
-    prefix = f"{stage_tag(stage)}.ev-"
-    events: list[StageEvent] = []
+def read_event_payloads(client: RegistryClient, repository: str, prefix: str) -> list[str]:
+    """The annotation JSON of every event artifact whose tag starts with ``prefix``."""
+    payloads = []
     for tag in (t for t in client.list_tags(repository) if t.startswith(prefix)):
         manifest = client.get_manifest(repository, tag)
         if manifest is None:
             continue
         try:
             raw = manifest.annotations().get(EVENT_ANNOTATION)
-            events.append(StageEvent.model_validate_json(raw if isinstance(raw, str) else ""))
-        except (ValueError, ValidationError):
+        except ValueError:
             continue
-    return sorted(events, key=lambda e: (e.at, e.id, e.phase == "done"))
+        if isinstance(raw, str):
+            payloads.append(raw)
+    return payloads
 
 
 def history(events: Iterable[StageEvent]) -> list[HistoryEntry]:

@@ -7,7 +7,7 @@ and `markdown.table` are reusable for other results (lane results).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from pipeline.atomic import replace_directory
@@ -22,7 +22,7 @@ FILE_NAMES = {"text": "{name}.txt", "json": "{name}.json", "junit": "{name}.juni
 
 def render(fmt: str, findings: Sequence[Finding], *, name: str = "check-image",
            fail_on: Severity = Severity.HIGH, checked: Iterable[str] = (),
-           artifact: str | None = None) -> str:
+           artifact: str | None = None, not_run: Mapping[str, str] | None = None) -> str:
     verdict = Verdict.of(findings, fail_on)
     if fmt == "text":
         return text.render(findings, verdict, title=name)
@@ -30,8 +30,8 @@ def render(fmt: str, findings: Sequence[Finding], *, name: str = "check-image",
         return jsonreport.render(findings, verdict, name=name,
                                  **({"artifact": artifact} if artifact else {}))
     if fmt == "junit":
-        return junit.render([junit.testsuite(name, junit.finding_cases(findings, checked,
-                                                                       fail_on))])
+        return junit.render([junit.testsuite(name, junit.finding_cases(
+            findings, checked, fail_on, not_run=not_run))])
     if fmt == "sarif":
         return sarif.render(findings, artifact=artifact)
     if fmt == "markdown":
@@ -41,9 +41,10 @@ def render(fmt: str, findings: Sequence[Finding], *, name: str = "check-image",
 
 def write_all(findings: Sequence[Finding], out_dir: Path, *, name: str = "check-image",
               fail_on: Severity = Severity.HIGH, checked: Iterable[str] = (),
-              artifact: str | None = None,
+              artifact: str | None = None, not_run: Mapping[str, str] | None = None,
               formats: Sequence[str] = FORMATS) -> dict[str, Path]:
-    """Write each format to `out_dir/<name>.<ext>`; returns {format: path}.
+    """Write each format to `out_dir/<name>.<ext>`; returns {format: path}. `not_run` names
+    checked rules that never ran (rule id -> why): JUnit reports them skipped, not passed.
 
     All or nothing: the set is written into a copy of `out_dir` that is then
     swapped in whole, so a failure leaves the previous reports as they were.
@@ -51,7 +52,7 @@ def write_all(findings: Sequence[Finding], out_dir: Path, *, name: str = "check-
     """
     checked = list(checked)
     rendered = {fmt: render(fmt, findings, name=name, fail_on=fail_on, checked=checked,
-                            artifact=artifact) for fmt in formats}
+                            artifact=artifact, not_run=not_run) for fmt in formats}
     names = {fmt: FILE_NAMES[fmt].format(name=name) for fmt in rendered}
     ours = {FILE_NAMES[fmt].format(name=name) for fmt in FORMATS}
     out = Path(out_dir)

@@ -8,7 +8,7 @@ classname name time><failure message type>text</failure>...
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pipeline.findings import Finding, Severity, sort_findings
@@ -67,8 +67,10 @@ def render(suites: Iterable[ET.Element]) -> str:
 
 
 def finding_cases(findings: Sequence[Finding], checked: Iterable[str],
-                  fail_on: Severity) -> list[Case]:
-    """One case per rule id: failed by findings at or above `fail_on`, else passed."""
+                  fail_on: Severity, *, not_run: Mapping[str, str] | None = None) -> list[Case]:
+    """One case per rule id: failed by findings at or above `fail_on`; skipped when it never
+    ran (`not_run`: rule id -> why) and found nothing; else passed."""
+    not_run = not_run or {}
     by_rule: dict[str, list[Finding]] = {}
     for f in sort_findings(findings):
         by_rule.setdefault(f.rule_id, []).append(f)
@@ -85,5 +87,6 @@ def finding_cases(findings: Sequence[Finding], checked: Iterable[str],
             failure=(f"{len(failing)} finding(s): {printable(failing[0].message)}"
                      if failing else None),
             details=text if failing else "", output=text if found and not failing else "",
+            skipped=not_run.get(rule_id) if not found else None,
         ))
     return cases

@@ -53,7 +53,13 @@ def test_publish_attest_then_promote_by_digest(engine_env, tmp_path):
         assert {f"contract:{service}", "integration", "e2e", f"build:{service}"} <= passed
 
     backend = images["backend"]["reference"]
-    promoted = run_cli("promote", "--image", backend, "--stage", "staging",
+    # The backend was published in a two-service release: it never moves alone.
+    alone = run_cli("promote", "--image", backend, "--stage", "staging",
+                    "--public-key", str(tmp_path / "attestation.pub"), "--reason", "test")
+    assert alone.returncode == 1 and "promote --release" in alone.stderr, alone.stderr
+    assert record["release"] and record["release_repository"] == f"{repository}/releases"
+    promoted = run_cli("promote", "--release", record["release"], "--repository",
+                       record["release_repository"], "--stage", "staging",
                        "--public-key", str(tmp_path / "attestation.pub"), "--reason", "test")
     assert promoted.returncode == 0, promoted.stderr
     ref = parse_reference(backend)

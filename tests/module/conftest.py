@@ -60,3 +60,42 @@ def published_digests(registry: RegistryServer, prefix: str) -> dict[str, str]:
             assert manifest is not None
             found[service] = f"{registry.host}/{repository}@{manifest.digest}"
     return found
+
+
+def published_release(registry: RegistryServer, prefix: str) -> str:
+    """The id of the one release a publish stored in PREFIX/releases."""
+    with login_client(registry) as client:
+        ids = [t for t in client.list_tags(f"{prefix}/releases")
+               if t.startswith("rel-") and not t.endswith(".att")]
+    assert len(ids) == 1, ids
+    return ids[0]
+
+
+def relabelled_release(registry: RegistryServer, prefix: str, rid: str, private: bytes) -> str:
+    """A second signed release of the same services: the backend's manifest with one more
+    label in its config (same layers, so it runs and verifies like the first); its id."""
+    import json
+
+    from pipeline.registry.client import Manifest
+    from pipeline.registry.releases import load_release, new_release, publish_release
+
+    with login_client(registry) as client:
+        first, _ = load_release(client, f"{prefix}/releases", rid)
+        backend = first.services["backend"].image
+        manifest = client.get_manifest(backend.repository, backend.digest or "")
+        doc = manifest.json()
+        config = json.loads(client.get_blob(backend.repository, doc["config"]["digest"]))
+        config.setdefault("config", {}).setdefault("Labels", {})["dev.pipeline.test"] = "two"
+        data = json.dumps(config).encode()
+        doc["config"] = {**doc["config"], "digest": client.push_blob(backend.repository, data),
+                         "size": len(data)}
+        second = Manifest.from_bytes(json.dumps(doc).encode(), manifest.media_type)
+        client.put_manifest(backend.repository, second.digest, second)
+        images = {name: s.reference for name, s in first.services.items()}
+        images["backend"] = f"{backend.name}@{second.digest}"
+        release = new_release(images, lanes_passed=first.lanes_passed,
+                              contract_sha256=first.contract_sha256,
+                              git_revision=first.git_revision, run_id="second",
+                              ports={n: s.port for n, s in first.services.items() if s.port})
+        publish_release(client, f"{registry.host}/{prefix}/releases", release, private)
+    return release.id

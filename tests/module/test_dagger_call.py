@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.registry import signing
-from pipeline.registry.attestation import attest, verify_attestation
+from pipeline.registry.attestation import verify_attestation
 from pipeline.registry.reference import parse_reference
 from pipeline.runreport.summary import RunSummary
 from tests.module.conftest import (
@@ -29,9 +29,10 @@ from tests.module.conftest import (
     USER,
     login_client,
     published_digests,
+    published_release,
+    relabelled_release,
 )
 from tests.module.daggercli import Call, cli_env, run_line, table_statuses
-from tests.registry.regimages import push_image
 from tests.unit.test_workflows import readme_command_lines
 
 pytestmark = [pytest.mark.engine, pytest.mark.registry, pytest.mark.slow]
@@ -85,9 +86,18 @@ def test_dagger_functions_lists_every_function(checkout, env):
     listed = call("dagger functions", checkout, env)
     assert listed.returncode == 0, listed.why()
     for name in ("plan", "build", "lint", "unit-test", "check-images", "integration",
-                 "end-to-end", "validate", "reports", "publish", "promote", "rollback",
-                 "history"):
+                 "end-to-end", "validate", "reports", "publish", "promote", "verify-stage",
+                 "rollback", "history", "render"):
         assert re.search(rf"^{name}\s", listed.stdout, re.M), f"{name} missing:\n{listed.stdout}"
+
+
+def test_dagger_check_lists_the_four_gates(checkout, env):
+    """Each gate's arguments all have defaults (the source's is the caller's repository), so
+    the engine keeps it as a check; a gate with a required argument silently drops out."""
+    listed = call("dagger check -l", checkout, env)
+    assert listed.returncode == 0, listed.why()
+    for gate in ("lint", "unit-test", "check-images", "validate"):
+        assert re.search(rf"^{gate}\s", listed.stdout, re.M), listed.why()
 
 
 def test_plan_matches_client_mode(checkout, env):
@@ -131,7 +141,7 @@ def test_reports_export_writes_every_file_whatever_the_verdict(checkout, env, so
         assert (out / name).is_file(), f"{name} not exported: {sorted(p.name for p in out.iterdir())}"
     summary = RunSummary.from_json((out / "summary.json").read_text())
     assert summary.exit_code == (0 if source == "examples/taskflow" else 1)
-    assert {p.name for p in (out / "lanes").iterdir()} >= {"build-backend", "contract-backend"}
+    assert {p.name for p in (out / "lanes").iterdir()} >= {"lint-backend", "contract-backend"}
     json.loads((out / "results.sarif").read_text())
 
 
@@ -144,6 +154,12 @@ def published(checkout, env, login_registry) -> dict[str, str]:
     return published_digests(login_registry, "taskflow")
 
 
+@pytest.fixture(scope="module")
+def first_release(published, login_registry) -> str:
+    """The release the publish stored (read once, before a test adds a second)."""
+    return published_release(login_registry, "taskflow")
+
+
 def test_publish_pushes_by_digest_with_a_signed_attestation(published, keys, login_registry):
     key = signing.load_public_key(keys[1], source="test")
     with login_client(login_registry) as client:
@@ -153,31 +169,38 @@ def test_publish_pushes_by_digest_with_a_signed_attestation(published, keys, log
             assert statement.predicate.git_revision == REVISION
 
 
-def test_promote_rollback_and_history_from_the_module(published, checkout, env, keys,
-                                                      login_registry):
+def test_promote_verify_rollback_and_history_from_the_module(first_release, checkout, env, keys,
+                                                             login_registry):
     private, _ = keys
-    backend = published["backend"]
-    promoted = call(readme_line("promote"), checkout, {**env, "IMAGE": backend})
+    first = first_release
+    releases = {"RELEASES": f"{login_registry.host}/taskflow/releases"}
+    promoted = call(readme_line("promote"), checkout, {**env, **releases, "RELEASE": first})
     assert promoted.returncode == 0, promoted.why()
-    assert "promoted" in promoted.stdout
-    # A second validated digest in the same repository, so a rollback has somewhere to go.
-    with login_client(login_registry) as client:
-        second = push_image(client, "taskflow/backend", [512])
-        ref = f"{login_registry.host}/taskflow/backend@{second.digest}"
-        attest(client, ref, ["contract:backend"], "ab" * 32, REVISION, private, run_id="second")
-    again = call(readme_line("promote"), checkout, {**env, "IMAGE": ref})
+    assert f"promoted release {first}" in promoted.stdout
+    # The stage's digests started inside the module, with the stage's overlay, and tested.
+    verified = call(readme_line("verify-stage"), checkout, {**env, **releases})
+    assert verified.returncode == 0, verified.why()
+    assert f"verification of release {first}: passed" in verified.stdout, verified.why()
+    # A second validated release, so a rollback has somewhere to go.
+    second = relabelled_release(login_registry, "taskflow", first, private)
+    again = call(readme_line("promote"), checkout, {**env, **releases, "RELEASE": second})
     assert again.returncode == 0, again.why()
-    rolled = call(readme_line("rollback"), checkout, {**env, "REPOSITORY": ref})
+    rolled = call(readme_line("rollback"), checkout, {**env, **releases})
     assert rolled.returncode == 0, rolled.why()
-    assert backend.split("@")[1][:19] in rolled.stdout, rolled.why()
-    history = call(readme_line("history"), checkout, {**env, "REPOSITORY": ref})
+    assert f"rolled-back release {first}" in rolled.stdout, rolled.why()
+    history = call(readme_line("history"), checkout, {**env, **releases})
     assert history.returncode == 0, history.why()
     assert history.stdout.count("promote") == 2 and "rollback" in history.stdout, history.why()
-    assert PASSWORD not in history.output + rolled.output + again.output + promoted.output
+    assert "verify" in history.stdout, history.why()
+    everything = history.output + rolled.output + again.output + promoted.output
+    assert PASSWORD not in everything + verified.output
 
 
-def test_promote_without_login_is_refused_in_one_line(published, checkout, env):
-    anonymous = {**env, "IMAGE": published["frontend"], "PIPELINE_REGISTRY_USERNAME": ""}
+def test_promote_without_login_is_refused_in_one_line(first_release, checkout, env,
+                                                      login_registry):
+    anonymous = {**env, "RELEASE": first_release,
+                 "RELEASES": f"{login_registry.host}/taskflow/releases",
+                 "PIPELINE_REGISTRY_USERNAME": ""}
     refused = call(readme_line("promote"), checkout, anonymous)
     assert refused.returncode != 0
     assert "401" in refused.output or "authentication" in refused.output.lower(), refused.why()
@@ -189,8 +212,13 @@ def test_dagger_check_runs_the_gates_in_a_user_repository(checkout, env, tmp_pat
     validate) on it. The module is a local copy here; elsewhere it is a git reference."""
     user = tmp_path / "taskflow"
     shutil.copytree(checkout / "examples/taskflow", user)
+    top_level_only = {"examples", "reports", "attestation.pub.pem"}
     shutil.copytree(checkout, user / "tools/pipeline",
-                    ignore=shutil.ignore_patterns("examples", "reports", "attestation.pub.pem"))
+                    ignore=lambda d, names: top_level_only & set(names) if d == str(checkout) else ())
+    # Dagger honours .gitignore: the sample's `**/reports/` would also drop the vendored
+    # module's `pipeline/reports` package (a git-referenced toolchain is not affected).
+    with (user / ".gitignore").open("a") as ignore:
+        ignore.write("!/tools/pipeline/pipeline/reports/\n")
     subprocess.run(["git", "init", "-q"], cwd=user, check=True)
     for line in ("dagger init --name=taskflow", "dagger toolchain install ./tools/pipeline"):
         step = call(line, user, env)

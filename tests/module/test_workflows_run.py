@@ -12,11 +12,15 @@ import shutil
 
 import pytest
 
-from pipeline.registry.attestation import attest
-from tests.module.conftest import PASSWORD, REVISION, USER, login_client, published_digests
+from tests.module.conftest import (
+    PASSWORD,
+    REVISION,
+    USER,
+    published_release,
+    relabelled_release,
+)
 from tests.module.daggercli import cli_env
 from tests.module.workflowrun import UnknownExpression, run_workflow
-from tests.registry.regimages import push_image
 
 pytestmark = [pytest.mark.engine, pytest.mark.registry, pytest.mark.slow]
 
@@ -53,25 +57,23 @@ def test_validate_release_and_promote_workflows_run(system, checkout, runner_env
         assert not run.failed, f"{system}/{name}:\n{run.describe()}"
         assert (checkout / "reports" / "summary.md").is_file()
         assert run.ran("Validate").returncode == 0
-    images = published_digests(login_registry, f"{system}/taskflow")
-    backend = images["backend"]
-    # A second attested digest in the same repository, so a rollback has somewhere to go.
-    with login_client(login_registry) as client:
-        repository = f"{system}/taskflow/backend"
-        second = push_image(client, repository, [256])
-        later = f"{login_registry.host}/{repository}@{second.digest}"
-        attest(client, later, ["contract:backend"], "ab" * 32, REVISION, keys[0], run_id="two")
-    moves = [("promote", backend), ("promote", later), ("rollback", later.split("@")[0])]
-    for action, image in moves:
-        ctx = context(login_registry.host, system, keys, action=action, image=image,
+    prefix = f"{system}/taskflow"
+    first = published_release(login_registry, prefix)
+    assert f"release {first} in " in run.ran("Publish").output  # the id the workflow printed
+    second = relabelled_release(login_registry, prefix, first, keys[0])
+    moves = [("promote", first), ("promote", second), ("rollback", "")]
+    for action, release in moves:
+        ctx = context(login_registry.host, system, keys, action=action, release=release,
                       stage="staging", reason=f"{action} by the workflow test")
         run = run_workflow(workflows / "promote.yml", cwd=checkout, base_env=runner_env,
                            context=ctx)
         assert not run.failed, f"{system}/promote.yml {action}:\n{run.describe()}"
         step = run.ran("Promote" if action == "promote" else "Roll back")
         assert step.returncode == 0, run.describe()
+        if action == "promote":
+            assert run.ran("Verify the stage").returncode == 0, run.describe()
         assert run.ran("Stage history").returncode == 0
-    assert backend.split("@")[1][:19] in step.output, step.output  # rolled back to the first
+    assert f"rolled-back release {first}" in step.output, step.output
 
 
 def test_a_broken_line_fails_the_run(checkout, runner_env, login_registry, keys, tmp_path):

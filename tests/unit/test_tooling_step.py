@@ -35,10 +35,12 @@ def test_newer_npm_error_prefix_is_understood():
 
 def test_test_runner_verdict_is_the_last_line():
     out = "tests/unit/test_a.py F.\n\nFAILED tests/unit/test_a.py::test_x\n1 failed, 1 passed in 0.1s\n"
-    assert step(stdout=out).telling_line() == "1 failed, 1 passed in 0.1s"
+    assert step(stdout=out).telling_line() == \
+        "pytest: 1 failed, 1 passed in 0.1s; first: tests/unit/test_a.py::test_x"
 
 
 def test_stderr_wins_over_stdout_and_silence_says_only_the_exit_code():
     assert step(stdout="noise", stderr="ERROR: Could not open requirements file").telling_line() \
-        == "ERROR: Could not open requirements file"
+        == "pip: Could not open requirements file"
+    assert step(stdout="noise", stderr="it broke").telling_line() == "it broke"
     assert step().describe() == "`run` exited 1"

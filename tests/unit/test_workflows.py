@@ -110,7 +110,7 @@ def test_workflow_shape(path: Path):
     if path.name == "promote.yml":
         assert set(triggers) == {"workflow_dispatch"}
         inputs = triggers["workflow_dispatch"]["inputs"]
-        assert {"action", "image", "stage", "reason"} <= set(inputs)
+        assert {"action", "release", "stage", "reason"} <= set(inputs)
         assert inputs["action"]["options"] == ["promote", "rollback"]
     if path.name in ("validate.yml", "release.yml"):
         uploads = [s for s in steps if "upload" in str(s.get("uses", ""))]

@@ -1,0 +1,226 @@
+"""Started services keep their output and their idle figures: one wrapper around the entrypoint.
+
+Dagger keeps no service output to read back (dagger/dagger#6553), so every
+runtime container a lane starts runs under `servicewrap` (pipeline/servicewrap/
+main.go): a small static binary mounted into the container that execs the
+image's own ENTRYPOINT + CMD as PID 1, copies fds 1 and 2 to files, and samples
+the container's own cgroup. The files land in a cache volume of their own per
+run and instance, read back after the fact by the same binary in an empty
+container. The image is never changed, and nothing here touches the host: the
+binary is built by the engine from source text this package carries, so it
+works the same in client and in module mode.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import dagger
+from dagger import dag
+
+from pipeline.dag.messages import one_line, redact
+from pipeline.findings import Finding
+from pipeline.lanes.context import RunContext
+from pipeline.resources import idle_figures, judge_idle, parse_samples
+
+if TYPE_CHECKING:
+    from pipeline.lanes.topology import Topology
+
+# Any image with Go 1.19+, or a Debian-based one: Go then comes from Debian's packages
+# (bookworm: 1.19), built once per engine and cached.
+BUILDER_KEY = "servicewrap"
+BUILDER_ENV = "PIPELINE_SERVICEWRAP_IMAGE"
+DEFAULT_BUILDER = "debian:bookworm"
+HELPER = "/.pipeline/servicewrap"
+LOGS = "/.pipeline/out"
+WRITABLE = "w"  # the volume's world-writable folder
+
+_BUILD = (
+    "command -v go >/dev/null || { apt-get update -qq >/dev/null && "
+    "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go "
+    ">/dev/null; }; go build -trimpath -ldflags='-s -w' -o /out/servicewrap ."
+)
+
+
+def builder_image(ctx: RunContext) -> str:
+    """`[images] servicewrap` in the contract, else $PIPELINE_SERVICEWRAP_IMAGE, else Go's image."""
+    return (ctx.contract.images.get(BUILDER_KEY) or os.environ.get(BUILDER_ENV)
+            or DEFAULT_BUILDER)
+
+
+def helper_binary(ctx: RunContext) -> dagger.File:
+    """The static servicewrap binary, built (and cached) by the engine from its source."""
+    package = resources.files("pipeline").joinpath("servicewrap")
+    source = (dag.directory()
+              .with_new_file("main.go", package.joinpath("main.go").read_text(encoding="utf-8"))
+              .with_new_file("go.mod", package.joinpath("go.mod").read_text(encoding="utf-8")))
+    builder = builder_image(ctx)
+    return (dag.container().from_(builder)
+            .with_directory("/src", source).with_workdir("/src")
+            .with_env_variable("CGO_ENABLED", "0").with_env_variable("GOTOOLCHAIN", "local")
+            .with_env_variable("GOCACHE", "/tmp/go-cache").with_env_variable("GOFLAGS", "-mod=mod")
+            .with_exec(["sh", "-c", _BUILD])
+            .file("/out/servicewrap"))
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """How an image starts (its config), read once so services can be declared synchronously."""
+
+    command: tuple[str, ...]
+
+
+class ServiceWrapper:
+    """Declares wrapped services and reads back what they wrote."""
+
+    def __init__(self, ctx: RunContext, launches: Mapping[str, Launch], helper: dagger.File | None,
+                 unavailable: str = "") -> None:
+        self.ctx = ctx
+        self.launches = dict(launches)
+        self.helper = helper
+        self.unavailable = unavailable  # why services run unwrapped (no helper), if they do
+
+    @classmethod
+    async def prepare(cls, ctx: RunContext, containers: Mapping[str, dagger.Container]) -> ServiceWrapper:
+        """Read each container's ENTRYPOINT + CMD (cheap: image config only)."""
+        launches: dict[str, Launch] = {}
+        for name, container in containers.items():
+            command = [*(await container.entrypoint() or []), *(await container.default_args() or [])]
+            launches[name] = Launch(tuple(command))
+        helper = helper_binary(ctx)
+        try:
+            await helper.size()  # built once per engine, then cached
+        except dagger.QueryError as exc:
+            # No builder image here: the probes still run, unwrapped, and say what is missing.
+            why = f"servicewrap not built from {builder_image(ctx)}: {one_line(str(exc))}"
+            return cls(ctx, launches, None, unavailable=why)
+        return cls(ctx, launches, helper)
+
+    def _mount(self, container: dagger.Container, path: str, instance: str) -> dagger.Container:
+        # The service runs as its own user and must write there. A cache `owner` would
+        # make the engine resolve it in the container's /etc/passwd (Dagger v0.19 panics
+        # where there is none) and, being part of the volume's identity, differ between
+        # writer and reader; a world-writable folder in the volume's seed needs neither.
+        seed = dag.directory().with_new_directory(WRITABLE, permissions=0o777)
+        volume = dag.cache_volume(f"pipeline-service-output-{self.ctx.run_id}-{instance}")
+        return container.with_mounted_cache(path, volume, source=seed)
+
+    def service(self, name: str, container: dagger.Container, *, instance: str) -> dagger.Service:
+        """`container` (an instance of `name`) as a service under the wrapper; unwrapped
+        when its image declares nothing to run (the engine then says so itself)."""
+        launch = self.launches.get(name)
+        if self.helper is None or launch is None or not launch.command:
+            return container.as_service(use_entrypoint=True)
+        container = self._mount(container.with_mounted_file(HELPER, self.helper), LOGS, instance)
+        return container.as_service(
+            args=[HELPER, "run", f"{LOGS}/{WRITABLE}/{instance}", "--", *launch.command],
+            use_entrypoint=False)
+
+    async def collect(self, instances: Iterable[str], dest: Path) -> dict[str, Path]:
+        """Copy each instance's files (stdout.log, stderr.log, samples.jsonl) to dest/<instance>;
+        the folders that exist afterwards, by instance."""
+        found: dict[str, Path] = {}
+        if self.helper is None:
+            return found
+        for instance in dict.fromkeys(instances):
+            reader = (self._mount(dag.container().with_mounted_file("/servicewrap", self.helper),
+                                  "/in", instance)
+                      # Read now, not from the cache of an earlier read.
+                      .with_env_variable("PIPELINE_READ_AT", repr(time.time()))
+                      .with_exec(["/servicewrap", "copy", f"/in/{WRITABLE}/{instance}", "/out"]))
+            try:
+                await reader.directory("/out").export(str(dest / instance))
+            except dagger.QueryError:
+                continue  # never started (skipped lane, failed start before the wrapper ran)
+            found[instance] = dest / instance
+            for log in (dest / instance).glob("*.log"):
+                _mask(log, self._secrets())
+        return found
+
+    def _secrets(self) -> list[str]:
+        """The secret values this run gave services and dependencies: a service may print its
+        configuration, and what it prints reaches the reports."""
+        contract = self.ctx.contract
+        values = [v for spec in contract.services.values() for k, v in spec.runtime.env.items()
+                  if self.ctx.is_secret(k, set(spec.env.secrets))]
+        values += [v for dep in contract.dependencies.values() for k, v in dep.env.items()
+                   if self.ctx.is_secret(k)]
+        return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
+
+
+def instance_name(name: str, *, without: Iterable[str] = (), role: str = "") -> str:
+    """A service instance's folder name: the service, what it runs without, and a role
+    (`probe`) when the instance is a lane's own."""
+    missing = sorted(without)
+    parts = [name, *(["without-" + "-".join(missing)] if missing else []), *([role] if role else [])]
+    return ".".join(parts)
+
+
+def _mask(path: Path, secrets: list[str]) -> None:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    masked = text
+    for value in secrets:
+        masked = masked.replace(value, "***")
+    masked = redact(masked)
+    if masked != text:
+        path.write_text(masked, encoding="utf-8")
+
+
+async def wrapper_for(ctx: RunContext, images: Mapping[str, dagger.Container],
+                      names: Iterable[str]) -> ServiceWrapper:
+    """A wrapper that knows how each of `names` (services and dependencies) starts."""
+    containers: dict[str, dagger.Container] = {}
+    for name in names:
+        if name in ctx.contract.services:
+            containers[name] = images[name]
+        elif name in ctx.contract.dependencies:
+            image = ctx.image_ref(ctx.contract.dependencies[name].image,
+                                  field_name=f"dependencies.{name}.image")
+            containers[name] = dag.container().from_(image)
+    return await ServiceWrapper.prepare(ctx, containers)
+
+
+def topology_names(ctx: RunContext, roots: Iterable[str]) -> list[str]:
+    """`roots` and everything they depend on, services and dependencies alike."""
+    seen: dict[str, None] = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen[name] = None
+        spec = ctx.contract.services.get(name)
+        todo.extend(spec.runtime.depends_on if spec else ())
+    return list(seen)
+
+
+async def idle_findings(topology: Topology, name: str, since: float, *, healthy: bool) -> list[Finding]:
+    """Idle figures of `name`'s probe instance over its window from `since` (a wall time,
+    as the samples are), judged against its contract's budgets."""
+    spec = topology.ctx.contract.services[name]
+    wrapper = topology.wrapper
+    if not healthy:
+        return judge_idle(name, spec.resources, None, why_none="it never became healthy")
+    if wrapper is None:
+        return []
+    if wrapper.helper is None:
+        return judge_idle(name, spec.resources, None, why_none=wrapper.unavailable)
+    instance = instance_name(name, role="probe")
+    scratch = Path(tempfile.mkdtemp(prefix="idle-", dir=topology.ctx.scratch))
+    try:
+        kept = await wrapper.collect([instance], scratch)
+        path = kept.get(instance, scratch / instance) / "samples.jsonl"
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.is_file() else []
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    figures = idle_figures(parse_samples(lines), since, spec.resources.window_seconds)
+    return judge_idle(name, spec.resources, figures,
+                      why_none="no cgroup samples from the container" if figures is None else "")

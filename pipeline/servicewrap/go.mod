@@ -1,0 +1,3 @@
+module pipeline/servicewrap
+
+go 1.19

@@ -1,0 +1,272 @@
+// servicewrap: mounted into a service container, it runs the image's own entrypoint
+// while keeping its output and sampling its cgroup, without touching the image.
+//
+//	servicewrap run DIR -- ENTRYPOINT [ARGS...]
+//
+// The entrypoint stays PID 1 (so signals, zombie reaping and the default
+// disposition of SIGTERM are exactly what they are in production): servicewrap
+// starts a copy of itself as a child ("tee" mode), points fds 1 and 2 at pipes
+// that child reads, then execs the entrypoint in its own place. The child copies
+// each pipe both to the container's own stdout/stderr (the engine's progress
+// still shows them) and to DIR/stdout.log, DIR/stderr.log, and every 500 ms
+// appends one line to DIR/samples.jsonl: wall time, the cgroup's CPU time and
+// its working-set memory (usage minus inactive file cache, as the kubelet counts it).
+//
+//	servicewrap copy SRC DST
+//
+// copies a directory's regular files (a reader container has no other tool).
+//
+// Only the standard library, and nothing newer than Go 1.19 (Debian bookworm's Go).
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Per stream, and samples (a day at two a second): what a report can hold.
+const (
+	maxKept    = 16 << 20
+	maxSamples = 172800
+)
+
+func fail(format string, args ...interface{}) {
+	fmt.Fprintf(os.Stderr, "servicewrap: "+format+"\n", args...)
+	os.Exit(127)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fail("usage: servicewrap run DIR -- CMD... | tee DIR | copy SRC DST")
+	}
+	switch os.Args[1] {
+	case "run":
+		if len(os.Args) < 5 || os.Args[3] != "--" {
+			fail("usage: servicewrap run DIR -- CMD...")
+		}
+		run(os.Args[2], os.Args[4:])
+	case "tee":
+		tee(os.Args[2])
+	case "copy":
+		if len(os.Args) != 4 {
+			fail("usage: servicewrap copy SRC DST")
+		}
+		if err := copyTree(os.Args[2], os.Args[3]); err != nil {
+			fail("%v", err)
+		}
+	default:
+		fail("unknown mode %q", os.Args[1])
+	}
+}
+
+func run(dir string, command []string) {
+	path, err := exec.LookPath(command[0])
+	if err != nil {
+		fail("%v", err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		fail("%v", err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		fail("%v", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		self = os.Args[0]
+	}
+	child := exec.Command(self, "tee", dir)
+	child.Stdout, child.Stderr = os.Stdout, os.Stderr
+	child.ExtraFiles = []*os.File{outR, errR} // fds 3 and 4 in the child
+	// Its own process group: a signal the engine sends to the entrypoint's group
+	// must not end the copier before the entrypoint's last words are kept.
+	child.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := child.Start(); err != nil {
+		fail("starting the output copier: %v", err)
+	}
+	outR.Close()
+	errR.Close()
+	if err := syscall.Dup3(int(outW.Fd()), 1, 0); err != nil {
+		fail("%v", err)
+	}
+	if err := syscall.Dup3(int(errW.Fd()), 2, 0); err != nil {
+		fail("%v", err)
+	}
+	outW.Close()
+	errW.Close()
+	err = syscall.Exec(path, command, os.Environ())
+	fmt.Fprintf(os.Stderr, "servicewrap: exec %s: %v\n", path, err)
+	os.Exit(127)
+}
+
+func tee(dir string) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintf(os.Stderr, "servicewrap: %v\n", err)
+	}
+	stamp := time.Now().UTC().Format(time.RFC3339Nano)
+	var wg sync.WaitGroup
+	for i, name := range []string{"stdout.log", "stderr.log"} {
+		src := os.NewFile(uintptr(3+i), name)
+		dst := []*os.File{os.Stdout, os.Stderr}[i]
+		wg.Add(1)
+		go func(src, dst *os.File, name string) {
+			defer wg.Done()
+			copyStream(src, dst, filepath.Join(dir, name), stamp)
+		}(src, dst, name)
+	}
+	go sample(filepath.Join(dir, "samples.jsonl"))
+	wg.Wait() // both pipes closed: the entrypoint and all it started are gone
+}
+
+// copyStream copies src to dst and to the log file, writing each chunk as it comes
+// so that what was said before a crash is on disk.
+func copyStream(src, dst *os.File, path, stamp string) {
+	log, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "servicewrap: %v\n", err)
+		io.Copy(dst, src)
+		return
+	}
+	defer log.Close()
+	fmt.Fprintf(log, "--- started %s\n", stamp)
+	buf := make([]byte, 32*1024)
+	kept := int64(0)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			dst.Write(buf[:n])
+			// Bounded whatever the service says: past the cap it still reaches the
+			// container's own output, but the kept file stops growing.
+			if kept < maxKept {
+				if kept+int64(n) > maxKept {
+					n = int(maxKept - kept)
+				}
+				log.Write(buf[:n])
+				kept += int64(n)
+				if kept >= maxKept {
+					fmt.Fprintf(log, "\n--- servicewrap: output past %d bytes not kept\n", maxKept)
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// cgroup v2 exposes the container's own cgroup at /sys/fs/cgroup; v1 one directory
+// per controller.
+func cpuMicros() (int64, bool) {
+	if v, ok := statField("/sys/fs/cgroup/cpu.stat", "usage_usec"); ok {
+		return v, true
+	}
+	for _, p := range []string{"/sys/fs/cgroup/cpuacct/cpuacct.usage", "/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage"} {
+		if v, ok := readInt(p); ok {
+			return v / 1000, true
+		}
+	}
+	return 0, false
+}
+
+func memoryBytes() (int64, bool) {
+	if usage, ok := readInt("/sys/fs/cgroup/memory.current"); ok {
+		inactive, _ := statField("/sys/fs/cgroup/memory.stat", "inactive_file")
+		return workingSet(usage, inactive), true
+	}
+	if usage, ok := readInt("/sys/fs/cgroup/memory/memory.usage_in_bytes"); ok {
+		inactive, _ := statField("/sys/fs/cgroup/memory/memory.stat", "total_inactive_file")
+		return workingSet(usage, inactive), true
+	}
+	return 0, false
+}
+
+func workingSet(usage, inactive int64) int64 {
+	if inactive > usage {
+		return 0
+	}
+	return usage - inactive
+}
+
+func readInt(path string) (int64, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	return v, err == nil
+}
+
+func statField(path, key string) (int64, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	scanner := bufio.NewScanner(f)
+	for scanner.Scan() {
+		fields := strings.Fields(scanner.Text())
+		if len(fields) == 2 && fields[0] == key {
+			v, err := strconv.ParseInt(fields[1], 10, 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
+}
+
+func sample(path string) {
+	out, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return
+	}
+	for i := 0; i < maxSamples; i++ {
+		cpu, cpuOK := cpuMicros()
+		mem, memOK := memoryBytes()
+		line := fmt.Sprintf(`{"t":%.3f`, float64(time.Now().UnixNano())/1e9)
+		if cpuOK {
+			line += fmt.Sprintf(`,"cpu_usec":%d`, cpu)
+		}
+		if memOK {
+			line += fmt.Sprintf(`,"mem_bytes":%d`, mem)
+		}
+		out.WriteString(line + "}\n")
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func copyTree(src, dst string) error {
+	return filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if !info.Mode().IsRegular() {
+			return nil
+		}
+		in, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.Create(target)
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		_, err = io.Copy(out, in)
+		return err
+	})
+}
