@@ -39,6 +39,7 @@ Source = Annotated[
 ContractPath = Annotated[str, Doc("contract file, relative to the source")]
 Overlays = Annotated[list[str], Doc("overlays merged over the contract, in order")]
 FailFast = Annotated[bool, Doc("cancel running lanes and skip the rest at the first failure")]
+Jobs = Annotated[int, Doc("lanes running at once (0: no limit); contract lanes always run apart")]
 
 
 RegistryUser = Annotated[str, Doc("registry user name (with --registry-password)")]
@@ -69,9 +70,12 @@ class GateFailed(Exception):
 
 
 def _options(contract: str, overlay: list[str], *, kinds: tuple[str, ...] = (),
-             fail_fast: bool = False, publish: PublishOptions | None = None) -> ValidateOptions:
+             fail_fast: bool = False, publish: PublishOptions | None = None,
+             jobs: int = 0) -> ValidateOptions:
+    if jobs < 0:
+        raise ValueError(f"--jobs must be 0 (no limit) or more, not {jobs}")
     return ValidateOptions(contract=contract, overlays=tuple(overlay), kinds=kinds,
-                           fail_fast=fail_fast, publish=publish)
+                           fail_fast=fail_fast, publish=publish, jobs=jobs or None)
 
 
 async def _run(source: dagger.Directory, options: ValidateOptions) -> str:
@@ -146,19 +150,19 @@ class Pipeline:
     @check  # `dagger check` runs it too
     async def validate(self, source: Source, contract: ContractPath = "pipeline.toml",
                        overlay: Overlays = [],  # noqa: B006
-                       fail_fast: FailFast = False) -> str:
+                       fail_fast: FailFast = False, jobs: Jobs = 0) -> str:
         """Run every lane; fails when any gate fails."""
-        return await _run(source, _options(contract, overlay, fail_fast=fail_fast))
+        return await _run(source, _options(contract, overlay, fail_fast=fail_fast, jobs=jobs))
 
     @function
     async def reports(self, source: Source, contract: ContractPath = "pipeline.toml",
                       overlay: Overlays = [],  # noqa: B006
-                      fail_fast: FailFast = False) -> dagger.Directory:
+                      fail_fast: FailFast = False, jobs: Jobs = 0) -> dagger.Directory:
         """Run every lane and return the reports directory (JUnit, SARIF, JSON, Markdown),
         whether the gates passed or not."""
         # The module's working directory is what current_module().workdir() can return.
         out = Path(tempfile.mkdtemp(prefix="reports-", dir=os.getcwd()))
-        await validate(source, _options(contract, overlay, fail_fast=fail_fast),
+        await validate(source, _options(contract, overlay, fail_fast=fail_fast, jobs=jobs),
                        reports=out / "reports")
         return dag.current_module().workdir(str((out / "reports").relative_to(os.getcwd())))
 

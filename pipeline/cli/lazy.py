@@ -16,9 +16,10 @@ from collections.abc import Sequence
 # command -> (module under pipeline.cli, its line in `pipeline --help`), in listing order
 INDEX: dict[str, tuple[str, str]] = {
     "check-image": ("check_image", "check an image tarball against its service's contract"),
-    "promote": ("stages", "point a stage at a validated image digest"),
-    "rollback": ("stages", "point a stage back at its previous validated one"),
-    "history": ("stages", "show a stage's promotions and rollbacks"),
+    "promote": ("stages", "move a stage to a validated release (or digest)"),
+    "rollback": ("stages", "move a stage back to its last verified release (or previous digest)"),
+    "history": ("stages", "show a stage's releases, moves and verifications"),
+    "verify-stage": ("stages", "start the stage's release by digest and test it"),
     "attest": ("attest", "sign and store a validation attestation for a digest"),
     "verify": ("attest", "verify the attestation of a digest"),
     "keygen": ("attest", "write a new Ed25519 signing key pair"),
