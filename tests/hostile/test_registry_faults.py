@@ -29,8 +29,8 @@ FAULTS = {
     "link-loop": "pagination loops",
     "link-endless": "",             # the page cap or the deadline, whichever comes first
     "tags-not-list": "tags list is not",
-    "not-json": "tags list is not",
-    "json-array": "tags list is not",
+    "not-json": "is not",           # the tags list, or a manifest, whichever is read first
+    "json-array": "is not",
     "huge-body": "cap",
     "garbage-http": "no valid HTTP answer",
     "error-shape": "500",
