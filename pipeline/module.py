@@ -47,7 +47,7 @@ RegistryPassword = Annotated[dagger.Secret | None, Doc("registry password or tok
 RollbackOnFailure = Annotated[bool, Doc("a failed verification moves the stage back to its "
                                         "last verified release")]
 VerifySource = Annotated[
-    dagger.Directory | None, DefaultPath("/"), Ignore(SOURCE_EXCLUDE),
+    dagger.Directory, DefaultPath("/"), Ignore(SOURCE_EXCLUDE),
     Doc("with --verify: directory holding the contract and tests (default: the caller's repository)"),
 ]
 
@@ -191,13 +191,14 @@ class Pipeline:
     @function
     async def promote(self, stage: Annotated[str, Doc("stage name, e.g. staging")],
                       public_key: Annotated[dagger.File, Doc("Ed25519 public key (PEM)")],
+                      # A DefaultPath is the argument's default: no Python default beside it.
+                      source: VerifySource,
                       release: Annotated[str, Doc("release id (rel-...) in --repository")] = "",
                       repository: Annotated[str, Doc("HOST/REPO holding the releases")] = "",
                       image: Annotated[str, Doc("REPO@sha256:... of a one-service release")] = "",
                       reason: str = "", registry_username: RegistryUser = "",
                       registry_password: RegistryPassword = None,
                       verify: Annotated[bool, Doc("verify the stage after the move")] = False,
-                      source: VerifySource = None,
                       contract: ContractPath = "pipeline.toml",
                       overlay: Overlays = [],  # noqa: B006
                       rollback_on_failure: RollbackOnFailure = False) -> str:
@@ -216,7 +217,6 @@ class Pipeline:
             lambda: promote_release(release, repository, stage, key, reason, credentials=login))
         if not verify:
             return moved
-        assert source is not None  # DefaultPath fills it
         return moved + "\n" + await _verify(source, repository, stage, key, contract, overlay,
                                             rollback_on_failure, reason, login)
 
