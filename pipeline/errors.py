@@ -7,6 +7,11 @@ Hierarchy::
     ├── ImageError                an image tarball or reference cannot be read
     ├── RegistryError             an OCI registry refused, timed out or answered nonsense
     │   ├── InvalidReference      an image reference is malformed, or a tag where a digest is required
+    │   ├── RegistryUnreachable   no connection (refused, DNS, TLS), after retries
+    │   ├── RegistryTimeout       the command's deadline passed (--deadline, $PIPELINE_REGISTRY_DEADLINE)
+    │   ├── RegistryRefused       an HTTP error status (401, 403, 404 where content must exist, 5xx)
+    │   ├── RegistryProtocolError redirect or pagination loop, oversized or malformed HTTP answer
+    │   ├── RegistryBadResponse   an answer that is not the JSON or the digest it must be
     │   └── PromotionRefused      a promotion or rollback was refused (unvalidated, tampered...)
     ├── EngineError               the Dagger engine is not reachable or broke
     ├── LaneError                 a lane could not run (not: a gate said no)
@@ -21,16 +26,23 @@ reference at fault.
 
 from __future__ import annotations
 
+from pipeline.textsafe import printable
+
 
 class PipelineError(Exception):
-    """Base class: something pipeline cannot do, reported as one line."""
+    """Base class: something pipeline cannot do, reported as one line.
+
+    The message may quote what a user, an image or a registry supplied: it is
+    made `printable` (one line, control characters escaped, secrets masked).
+    """
 
     exit_code = 2
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = printable(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = printable(hint) if hint else hint
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message} ({self.hint})"
@@ -62,6 +74,26 @@ class RegistryError(PipelineError):
 
 class InvalidReference(RegistryError):
     """An image reference is malformed, or names a tag where a digest is required."""
+
+
+class RegistryUnreachable(RegistryError):
+    """No connection to the registry (refused, name unknown, TLS), after the retries."""
+
+
+class RegistryTimeout(RegistryError):
+    """The command's overall registry deadline passed before the registry answered."""
+
+
+class RegistryRefused(RegistryError):
+    """The registry answered an HTTP error status."""
+
+
+class RegistryProtocolError(RegistryError):
+    """A redirect or pagination loop, an oversized answer, or HTTP that cannot be spoken."""
+
+
+class RegistryBadResponse(RegistryError):
+    """An answer of the wrong shape: not JSON, not the object expected, not the digest asked."""
 
 
 class PromotionRefused(RegistryError):

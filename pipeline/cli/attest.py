@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PipelineError
-from pipeline.registry import signing
+from pipeline.registry import deadline, signing
 from pipeline.registry.attestation import attest, verify_attestation
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.reference import require_digest
+from pipeline.textsafe import printable
 
 
 def register(subparsers: Any) -> None:
@@ -27,6 +28,7 @@ def register(subparsers: Any) -> None:
     a.add_argument("--run-id", default="")
     a.add_argument("--signing-key",
                    help=f"private key PEM file (default: ${signing.SIGNING_KEY_ENV})")
+    deadline.add_argument(a)
     a.set_defaults(handler=_attest)
 
     v = subparsers.add_parser("verify", help="verify the attestation of a digest")
@@ -35,6 +37,7 @@ def register(subparsers: Any) -> None:
     v.add_argument("--require-lane", action="append", default=[], metavar="LANE")
     v.add_argument("--refuse-waivers", action="store_true",
                    help="refuse a digest validated with waived rules or by a non-gating run")
+    deadline.add_argument(v)
     v.set_defaults(handler=_verify)
 
     k = subparsers.add_parser("keygen", help="write a new Ed25519 signing key pair")
@@ -49,7 +52,7 @@ def _attest(args: argparse.Namespace) -> int:
     with RegistryClient.for_reference(image) as client:
         ref = attest(client, str(image), args.lane, contract_sha256, args.git_revision, pem,
                      lanes_failed=args.failed_lane, run_id=args.run_id, key_source=source)
-    print(ref)
+    print(printable(ref))
     return 0
 
 
@@ -63,8 +66,8 @@ def _verify(args: argparse.Namespace) -> int:
     waived = sorted({str(w.get("rule")) for w in p.waivers if w.get("findings")})
     qualified = (f"; waived: {', '.join(waived)}" if waived else "") + \
         ("" if p.gating else "; not gating")
-    print(f"{image}: verified; lanes passed: {', '.join(p.lanes_passed)}; "
-          f"contract sha256 {p.contract_sha256}; git {p.git_revision}{qualified}")
+    print(printable(f"{image}: verified; lanes passed: {', '.join(p.lanes_passed)}; "
+                    f"contract sha256 {p.contract_sha256}; git {p.git_revision}{qualified}"))
     return 0
 
 
@@ -82,12 +85,13 @@ def _keygen(args: argparse.Namespace) -> int:
         pub_path.write_bytes(public)
     except OSError as exc:
         raise PipelineError(f"{out}: cannot write keys ({exc.strerror})") from exc
-    print(f"private key: {key_path} (keep secret)\npublic key:  {pub_path}")
+    print(printable(f"private key: {key_path} (keep secret)"))
+    print(printable(f"public key:  {pub_path}"))
     return 0
 
 
 def _file_sha256(path: str) -> str:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError as exc:
-        raise PipelineError(f"{path}: cannot read contract ({exc.strerror})") from exc
+    from pipeline.contract.limits import read_text
+
+    # The contract loader's reader: a regular file of bounded size, never a FIFO or device.
+    return hashlib.sha256(read_text(Path(path)).encode("utf-8")).hexdigest()

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PipelineError
+from pipeline.registry import deadline
 from pipeline.registry.client import RegistryClient
-from pipeline.registry.reference import parse_reference
+from pipeline.registry.reference import parse_reference, shown
 from pipeline.registry.render import ServiceImage, render, resolve_stage
+from pipeline.textsafe import printable
 
 
 def register(subparsers: Any) -> None:
@@ -21,6 +23,7 @@ def register(subparsers: Any) -> None:
                    help="REF is HOST/REPO (resolved through the stage tag) or REPO@sha256:...")
     r.add_argument("--port", action="append", default=[], metavar="NAME=PORT")
     r.add_argument("--out", required=True, help="output directory")
+    deadline.add_argument(r)
     r.set_defaults(handler=_render)
 
 
@@ -54,7 +57,7 @@ def _render(args: argparse.Namespace) -> int:
             pinned.update(resolve_stage(client, args.stage, group))
     services = [ServiceImage(name, pinned[name], ports.get(name)) for name in refs]
     for path in render(Path(args.out), args.stage, services):
-        print(path)
+        print(printable(str(path)))
     return 0
 
 
@@ -63,12 +66,14 @@ def _pairs(values: list[str], flag: str) -> dict[str, str]:
     for value in values:
         name, sep, rest = value.partition("=")
         if not sep or not name or not rest:
-            raise PipelineError(f"{flag} {value!r}: expected NAME=VALUE")
+            raise PipelineError(f"{flag} {shown(value)!r}: expected NAME=VALUE")
         pairs[name] = rest
     return pairs
 
 
 def _port(name: str, value: str) -> int:
-    if not value.isdigit():
-        raise PipelineError(f"--port {name}={value}: not a port number")
+    # ASCII only: str.isdigit() and int() also take other scripts' digits ("٨٠").
+    if not (value.isascii() and value.isdigit() and len(value) <= 5
+            and 0 < int(value) < 65536):
+        raise PipelineError(f"--port {name}={value}: not a port number (1-65535)")
     return int(value)

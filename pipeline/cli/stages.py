@@ -10,7 +10,8 @@ from typing import Any
 
 from pipeline.actions import promote_image, promote_release, rollback_any, stage_history
 from pipeline.errors import PipelineError
-from pipeline.registry import signing
+from pipeline.registry import deadline, signing
+from pipeline.textsafe import printable_lines
 
 
 def register(subparsers: Any) -> None:
@@ -40,6 +41,7 @@ def register(subparsers: Any) -> None:
     h.add_argument("--stage", required=True)
     h.add_argument("--repository", required=True, help="HOST/REPO holding the stage")
     h.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    deadline.add_argument(h)
     h.set_defaults(handler=_history)
 
     v = subparsers.add_parser("verify-stage",
@@ -59,6 +61,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help=f"Ed25519 public key PEM (default: ${signing.PUBLIC_KEY_ENV})")
     parser.add_argument("--require-lane", action="append", default=[], metavar="LANE",
                         help="refuse unless the attestation says LANE passed (repeatable)")
+    deadline.add_argument(parser)
 
 
 def _verify_options(parser: argparse.ArgumentParser) -> None:
@@ -80,26 +83,28 @@ def _promote(args: argparse.Namespace) -> int:
     if args.image:
         if args.verify:
             raise PipelineError("--verify: verifies a release; use --release")
-        print(promote_image(args.image, args.stage, key, args.reason,
-                            required_lanes=args.require_lane,
-                            target_repository=args.target_repository))
+        print(printable_lines(promote_image(
+            args.image, args.stage, key, args.reason, required_lanes=args.require_lane,
+            target_repository=args.target_repository)))
         return 0
     if not args.repository:
         raise PipelineError("--release: needs --repository HOST/REPO (where releases are stored)")
-    print(promote_release(args.release, args.repository, args.stage, key, args.reason,
-                          required_lanes=args.require_lane), flush=True)
+    print(printable_lines(promote_release(args.release, args.repository, args.stage, key,
+                                          args.reason, required_lanes=args.require_lane)),
+          flush=True)
     return _run_verification(args, key) if args.verify else 0
 
 
 def _rollback(args: argparse.Namespace) -> int:
     key = signing.public_key(args.public_key)
-    print(rollback_any(args.repository, args.stage, key, args.reason,
-                       required_lanes=args.require_lane))
+    print(printable_lines(rollback_any(args.repository, args.stage, key, args.reason,
+                                       required_lanes=args.require_lane)))
     return 0
 
 
 def _history(args: argparse.Namespace) -> int:
-    print(stage_history(args.repository, args.stage, as_json=args.json))
+    # Reasons and actors come back from the registry: escaped before they reach a terminal.
+    print(printable_lines(stage_history(args.repository, args.stage, as_json=args.json)))
     return 0
 
 
@@ -131,7 +136,10 @@ def _run_verification(args: argparse.Namespace, key: Any) -> int:
             return await verify_stage(directory, options, reports=args.reports,
                                       local_root=source, on_event=progress_printer())
 
-    result = anyio.run(main)
-    print(result.describe())
+    # The engine run takes minutes: the command's registry deadline covers the promotion
+    # before it, not the verification's own registry calls (its rollback included).
+    with deadline.each_client_its_own():
+        result = anyio.run(main)
+    print(printable_lines(result.describe()))
     print(f"pipeline: reports in {result.reports.directory}", file=sys.stderr)
     return 0 if result.passed else 1

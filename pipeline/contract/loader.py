@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from pipeline.contract import limits
 from pipeline.contract.models import Contract
 from pipeline.errors import ContractError
 
@@ -33,8 +34,22 @@ class _Source:
 
 
 def load_contract(path: Path, overlays: Sequence[Path] = ()) -> Contract:
-    """The validated contract at `path` with `overlays` merged over it, in order."""
-    sources = [_read(Path(p)) for p in (path, *overlays)]
+    """The validated contract at `path` with `overlays` merged over it, in order.
+
+    Bounded whatever the input (pipeline.contract.limits): only regular files of
+    at most 1 MiB, nesting at most 32 levels; every error is one ContractError line.
+    """
+    try:
+        return _load(Path(path), [Path(p) for p in overlays])
+    except (RecursionError, MemoryError, OverflowError) as exc:
+        # Backstops: the limits above should make these unreachable.
+        what = {RecursionError: "nested too deeply", MemoryError: "too large to load",
+                OverflowError: "holds a number too large"}[type(exc)]
+        raise ContractError(what, path=str(path)) from None
+
+
+def _load(path: Path, overlays: list[Path]) -> Contract:
+    sources = [_read(p) for p in (path, *overlays)]
     merged: dict[str, Any] = {}
     origins: dict[Loc, int] = {}
     for index, source in enumerate(sources):
@@ -46,23 +61,16 @@ def load_contract(path: Path, overlays: Sequence[Path] = ()) -> Contract:
         raise _error(sources, origins, tuple(error["loc"]), _message(error)) from None
     for loc, message in contract.references():
         raise _error(sources, origins, loc, message)
-    contract._root = Path(path).resolve().parent
-    contract._source = Path(path)
+    contract._root = path.resolve().parent
+    contract._source = path
     contract._locate = partial(_error, sources, origins)
+    for loc, message in limits.escaping_paths(contract):
+        raise _error(sources, origins, loc, message)
     return contract
 
 
 def _read(path: Path) -> _Source:
-    try:
-        return _Source(path, path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ContractError("no such file", path=str(path)) from None
-    except IsADirectoryError:
-        raise ContractError("is a directory, not a contract file", path=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise ContractError(f"not UTF-8 text (byte {exc.start})", path=str(path)) from None
-    except OSError as exc:
-        raise ContractError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    return _Source(path, limits.read_text(path))
 
 
 _TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
@@ -70,8 +78,12 @@ _TOML_EOF = re.compile(r"\s*\(at end of document\)$")
 
 
 def _parse(source: _Source) -> dict[str, Any]:
+    limits.check_nesting(source.text, source.path)
     try:
-        return tomllib.loads(source.text)
+        document = tomllib.loads(source.text)
+    except RecursionError:
+        raise ContractError(f"nested deeper than {limits.MAX_DEPTH} levels",
+                            path=str(source.path)) from None
     except tomllib.TOMLDecodeError as exc:
         text = str(exc)
         at = _TOML_AT.search(text)
@@ -80,6 +92,12 @@ def _parse(source: _Source) -> dict[str, Any]:
         message = _TOML_EOF.sub("", _TOML_AT.sub("", text))
         raise ContractError(f"invalid TOML: {message}", path=str(source.path),
                             line=line) from None
+    too_deep = limits.deepest(document)
+    if too_deep is not None:
+        raise ContractError(f"nested deeper than {limits.MAX_DEPTH} levels",
+                            path=str(source.path), line=locate(source.text, too_deep),
+                            field=field_name(too_deep[:4]) + "...")
+    return document
 
 
 def _merge(into: dict[str, Any], new: dict[str, Any], prefix: Loc, index: int,
@@ -90,10 +108,10 @@ def _merge(into: dict[str, Any], new: dict[str, Any], prefix: Loc, index: int,
         if isinstance(value, dict) and isinstance(into.get(key), dict):
             _merge(into[key], value, loc, index, origins)
             continue
+        if key in into:  # everything under a replaced key now comes from this file
+            for old in [o for o in origins if o[: len(loc)] == loc]:
+                del origins[old]
         into[key] = value
-        # Everything under a replaced key now comes from this file.
-        for old in [o for o in origins if o[: len(loc)] == loc]:
-            del origins[old]
         _record(value, loc, index, origins)
 
 

@@ -50,6 +50,8 @@ def _absolute(path: str) -> str:
 
 
 def _relative(path: str) -> str:
+    if "\0" in path:
+        raise ValueError("a path cannot hold a NUL byte")
     if path.startswith("/") or ".." in Path(path).parts:
         raise ValueError(f"{path!r} must be relative and stay inside the contract's directory")
     return path
@@ -69,7 +71,8 @@ Step = Annotated[Annotated[list[NonEmpty], Field(min_length=1)], BeforeValidator
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    # strict: no coercion, so `port = true`, `port = "8000"` and `port = 80.0` are refused.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class BaseImage(Model):
@@ -82,9 +85,9 @@ class BaseImage(Model):
 class UserSpec(Model):
     """The runtime user: never root; optionally an exact name and/or UID."""
 
-    uid_min: Annotated[int, Field(ge=1)] = 1
+    uid_min: Annotated[int, Field(ge=1, le=2**32 - 2)] = 1
     name: NonEmpty | None = None
-    uid: Annotated[int, Field(ge=1)] | None = None
+    uid: Annotated[int, Field(ge=1, le=2**32 - 2)] | None = None
 
     @model_validator(mode="after")
     def _uid_in_range(self) -> UserSpec:
@@ -423,6 +426,7 @@ class Contract(Model):
                 known = ", ".join(names) or "none defined"
                 broken.append((loc, f"unknown {kind} {name!r} (known: {known})"))
 
+        backing_or_service = {**self.dependencies, **self.services}  # once: not per entry
         for sname, svc in self.services.items():
             if svc.checks is not None:
                 need("image key", self.images, svc.checks.image,
@@ -430,7 +434,7 @@ class Contract(Model):
             # A service may depend on a dependency (postgres) or on another
             # service (the frontend on the backend).
             for i, dep in enumerate(svc.runtime.depends_on):
-                need("dependency or service", {**self.dependencies, **self.services}, dep,
+                need("dependency or service", backing_or_service, dep,
                      ("services", sname, "runtime", "depends_on", i))
                 if dep == sname:
                     broken.append((("services", sname, "runtime", "depends_on", i),

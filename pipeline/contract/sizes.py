@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 _UNITS: dict[str, int] = {
     "": 1, "b": 1,
@@ -11,7 +12,8 @@ _UNITS: dict[str, int] = {
     # Kubernetes quantities ("256Mi"), as resource budgets are usually written.
     "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4,
 }
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+_SIZE = re.compile(r"^\s*(\d{1,30}(?:\.\d{1,30})?)\s*([a-zA-Z]{0,3})\s*$")
+MAX_SIZE = 1000**5   # 1 PB: far beyond any image, far below any overflow
 
 
 def parse_size(value: int | str) -> int:
@@ -19,18 +21,22 @@ def parse_size(value: int | str) -> int:
     if isinstance(value, bool):
         raise ValueError("expected a size such as '300MB', not a boolean")  # noqa: TRY004 - pydantic reports ValueError
     if isinstance(value, int):
-        if value <= 0:
-            raise ValueError("size must be positive")
-        return value
+        return _bounded(value)
     if not isinstance(value, str):
         raise ValueError("expected a size such as '300MB'")  # noqa: TRY004 - as above
     match = _SIZE.match(value)
     unit = match.group(2).lower() if match else None
     if not match or unit not in _UNITS:
-        raise ValueError(f"{value!r} is not a size (number + one of B, KB, MB, GB, KiB, MiB, GiB)")
-    size = int(float(match.group(1)) * _UNITS[unit])
+        raise ValueError(f"{value[:40]!r} is not a size (number + one of B, KB, MB, GB, KiB, MiB, GiB)")
+    # Fraction, not float: exact, and no OverflowError for a long run of digits.
+    return _bounded(int(Fraction(match.group(1)) * _UNITS[unit]))
+
+
+def _bounded(size: int) -> int:
     if size <= 0:
         raise ValueError("size must be positive")
+    if size > MAX_SIZE:
+        raise ValueError("size is over the 1 PB limit")
     return size
 
 

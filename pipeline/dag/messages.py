@@ -7,19 +7,15 @@ URL password masked.
 
 from __future__ import annotations
 
-import re
-
 from pipeline.errors import PipelineError
+from pipeline.textsafe import mask_secrets, printable
 
 MAX_LENGTH = 300
 
-# scheme://user:password@host -> scheme://user:***@host (RFC 3986 userinfo).
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@")
-
 
 def redact(text: str) -> str:
-    """Mask the password part of any URL userinfo in ``text``."""
-    return _URL_PASSWORD.sub(r"\g<head>***@", text)
+    """Mask URL passwords, private keys and bearer tokens in ``text`` (pipeline.textsafe)."""
+    return mask_secrets(text)
 
 
 def one_line(text: str) -> str:
@@ -28,7 +24,7 @@ def one_line(text: str) -> str:
     line = lines[0] if lines else ""
     if len(lines) > 1:
         line += " [...]"
-    line = redact(line)
+    line = printable(line)
     if len(line) > MAX_LENGTH:
         line = line[: MAX_LENGTH - 3] + "..."
     return line

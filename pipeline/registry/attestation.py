@@ -12,6 +12,7 @@ The artifact also sets ``subject``, so registries with the referrers API list it
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipeline.errors import PromotionRefused, RegistryError
+from pipeline.errors import PipelineError, PromotionRefused, RegistryError
 from pipeline.registry import signing
 from pipeline.registry.client import OCI_MANIFEST, Manifest, RegistryClient
 from pipeline.registry.reference import ImageReference, require_digest
@@ -27,6 +28,7 @@ from pipeline.registry.reference import ImageReference, require_digest
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:pipeline:predicate:validation:v1"
 DSSE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class ValidationPredicate(BaseModel):
@@ -88,8 +90,19 @@ def attest(
     release: str = "",
     release_services: Sequence[str] = (),
 ) -> str:
-    """Sign and store an attestation beside ``image_ref``; returns ``repo@<attestation digest>``."""
+    """Sign and store an attestation beside ``image_ref``; returns ``repo@<attestation digest>``.
+
+    Refused before any request: no lane at all (an attestation that proves nothing),
+    a blank lane name, a contract hash that is not 64 hex digits.
+    """
     image = require_digest(image_ref)
+    if not lanes_passed and not lanes_failed:
+        raise PipelineError(f"{image}: no lane given, an attestation must name the lanes it proves")
+    if any(not lane.strip() for lane in (*lanes_passed, *lanes_failed)):
+        raise PipelineError(f"{image}: a lane name is blank")
+    if not _SHA256_HEX.fullmatch(contract_sha256):
+        raise PipelineError("contract sha256: not 64 hexadecimal digits")
+    contract_sha256 = contract_sha256.lower()
     key = signing.load_private_key(signing_key_pem, source=key_source)
     subject = client.get_manifest(image.repository, image.digest or "")
     if subject is None:
@@ -183,7 +196,7 @@ def _artifact_manifest(
 
 def _envelope_layer(manifest: Manifest) -> str | None:
     try:
-        layers = manifest.json().get("layers") or []
-    except ValueError:
+        layers = manifest.descriptors("layers")
+    except (ValueError, RegistryError):  # not an attestation we wrote: there is none
         return None
     return next((lay["digest"] for lay in layers if lay.get("mediaType") == DSSE_MEDIA_TYPE), None)

@@ -26,7 +26,15 @@ from typing import Any
 
 import httpx
 
-from pipeline.errors import RegistryError
+from pipeline.errors import (
+    RegistryBadResponse,
+    RegistryError,
+    RegistryProtocolError,
+    RegistryRefused,
+    RegistryTimeout,
+    RegistryUnreachable,
+)
+from pipeline.registry import deadline as deadlines
 from pipeline.registry.reference import ImageReference
 
 EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
@@ -38,7 +46,20 @@ DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 MANIFEST_MEDIA_TYPES = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST)
 INDEX_MEDIA_TYPES = (OCI_INDEX, DOCKER_LIST)
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _LOCAL_HOSTS = ("localhost", "127.", "[::1]")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+# Caps: whatever a registry sends, a command reads a bounded amount in a bounded
+# number of requests. The distribution spec lets registries refuse manifests
+# over 4 MiB; the blobs this client reads are attestations and events.
+MAX_REDIRECTS = 5
+MAX_TAG_PAGES = 100
+MAX_TAGS = 100_000
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+MAX_JSON_BYTES = 4 * 1024 * 1024
+MAX_BLOB_BYTES = 64 * 1024 * 1024
+MAX_ERROR_BYTES = 64 * 1024
 
 
 def sha256_digest(data: bytes) -> str:
@@ -55,8 +76,13 @@ class Manifest:
 
     @classmethod
     def from_bytes(cls, data: bytes, media_type: str | None = None) -> Manifest:
+        """ValueError unless `data` is a JSON object."""
         doc = json.loads(data)
-        return cls(data, media_type or doc.get("mediaType") or OCI_MANIFEST, sha256_digest(data))
+        if not isinstance(doc, dict):
+            raise ValueError("a manifest is a JSON object")  # noqa: TRY004 - callers map ValueError
+        kind = doc.get("mediaType")
+        return cls(data, media_type or (kind if isinstance(kind, str) else None) or OCI_MANIFEST,
+                   sha256_digest(data))
 
     def json(self) -> dict[str, Any]:
         return json.loads(self.data)
@@ -65,15 +91,49 @@ class Manifest:
     def is_index(self) -> bool:
         return self.media_type in INDEX_MEDIA_TYPES
 
+    def descriptors(self, key: str) -> list[dict[str, Any]]:
+        """The descriptors under `key` ("layers", "manifests"), each checked to be an object
+        with a sha256 digest; RegistryBadResponse naming the manifest otherwise."""
+        value = self.json().get(key) or []
+        if not isinstance(value, list) or not all(_is_descriptor(d) for d in value):
+            raise RegistryBadResponse(
+                f"manifest {self.digest}: {key} must be a list of descriptors with sha256 digests")
+        return value
+
     def blob_digests(self) -> list[str]:
         """Config and layer digests (an image manifest's blobs)."""
-        doc = self.json()
-        blobs = [doc["config"]["digest"]] if "config" in doc else []
-        return blobs + [layer["digest"] for layer in doc.get("layers", [])]
+        config = self.json().get("config")
+        if config is not None and not _is_descriptor(config):
+            raise RegistryBadResponse(f"manifest {self.digest}: config is not a descriptor")
+        blobs = [config["digest"]] if config is not None else []
+        return blobs + [layer["digest"] for layer in self.descriptors("layers")]
 
     def child_digests(self) -> list[str]:
         """Manifests an index points at."""
-        return [m["digest"] for m in self.json().get("manifests", [])]
+        return [m["digest"] for m in self.descriptors("manifests")]
+
+    def annotations(self) -> dict[str, Any]:
+        value = self.json().get("annotations") or {}
+        return value if isinstance(value, dict) else {}
+
+
+def _is_descriptor(value: Any) -> bool:
+    return (isinstance(value, dict) and isinstance(value.get("digest"), str)
+            and _DIGEST.match(value["digest"]) is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A registry's answer, its body read in full (and bounded) before the connection closed."""
+
+    status_code: int
+    reason_phrase: str
+    headers: httpx.Headers
+    content: bytes
+    url: httpx.URL
+
+    def json(self) -> Any:
+        return json.loads(self.content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,15 +204,18 @@ class RegistryClient:
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
+        deadline: deadlines.Deadline | None = None,
     ) -> None:
         self.host = host
         scheme = "http" if (_is_insecure(host) if insecure is None else insecure) else "https"
         self._credentials = credentials
         self._retry = retry or RetryPolicy()
         self._token: str | None = None
+        self._timeout = timeout           # per connect/read; the deadline bounds the whole
+        self._deadline = deadline or deadlines.current()
         self._http = httpx.Client(
             base_url=f"{scheme}://{_dial_host(host)}", timeout=timeout, transport=transport,
-            follow_redirects=True,
+            follow_redirects=False,       # followed by hand: counted, and under the deadline
         )
         self.stats = TransferStats()
 
@@ -182,16 +245,19 @@ class RegistryClient:
         resp = self._request(
             "GET", f"/v2/{repository}/manifests/{reference}", where,
             headers={"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}, allow=(404,),
+            max_body=MAX_MANIFEST_BYTES,
         )
         if resp.status_code == 404:
             return None
         media_type = resp.headers.get("content-type", "").split(";")[0].strip()
         try:
             manifest = Manifest.from_bytes(resp.content, media_type or None)
-        except (ValueError, AttributeError) as exc:
-            raise RegistryError(f"{where}: registry returned a manifest that is not JSON") from exc
+        except ValueError as exc:
+            raise RegistryBadResponse(
+                f"{where}: registry returned a manifest that is not a JSON object") from exc
         if reference.startswith("sha256:") and manifest.digest != reference:
-            raise RegistryError(f"{where}: registry returned content of digest {manifest.digest}")
+            raise RegistryBadResponse(
+                f"{where}: registry returned content of digest {manifest.digest}")
         return manifest
 
     def head_manifest(self, repository: str, reference: str) -> str | None:
@@ -205,6 +271,8 @@ class RegistryClient:
             return None
         digest = resp.headers.get("docker-content-digest")
         if digest:
+            if not _DIGEST.match(digest):
+                raise RegistryBadResponse(f"{where}: registry answered a malformed digest")
             return digest
         manifest = self.get_manifest(repository, reference)  # registries may omit the header
         return manifest.digest if manifest else None
@@ -218,7 +286,8 @@ class RegistryClient:
         )
         stored = resp.headers.get("docker-content-digest", manifest.digest)
         if stored != manifest.digest:
-            raise RegistryError(f"{where}: registry stored digest {stored}, sent {manifest.digest}")
+            raise RegistryBadResponse(
+                f"{where}: registry stored digest {stored[:80]}, sent {manifest.digest}")
         return stored
 
     # -- blobs -------------------------------------------------------------
@@ -230,11 +299,12 @@ class RegistryClient:
 
     def get_blob(self, repository: str, digest: str) -> bytes | None:
         where = _where(self.host, repository, digest)
-        resp = self._request("GET", f"/v2/{repository}/blobs/{digest}", where, allow=(404,))
+        resp = self._request("GET", f"/v2/{repository}/blobs/{digest}", where, allow=(404,),
+                             max_body=MAX_BLOB_BYTES)
         if resp.status_code == 404:
             return None
         if sha256_digest(resp.content) != digest:
-            raise RegistryError(f"{where}: blob content does not match its digest")
+            raise RegistryBadResponse(f"{where}: blob content does not match its digest")
         return resp.content
 
     def empty_config(self, repository: str) -> dict[str, Any]:
@@ -252,7 +322,7 @@ class RegistryClient:
         start = self._request("POST", f"/v2/{repository}/blobs/uploads/", where)
         location = _location(start, where)
         # The Location carries upload state (_state=...) in its query: merge, never replace.
-        url = str(httpx.URL(location).copy_merge_params({"digest": digest}))
+        url = str(httpx.URL(location).copy_merge_params({"digest": digest}))  # parsed above
         self._request(
             "PUT", url, where, content=data,
             headers={"Content-Type": "application/octet-stream"},
@@ -278,15 +348,28 @@ class RegistryClient:
     # -- tags --------------------------------------------------------------
 
     def list_tags(self, repository: str) -> list[str]:
-        """All tags of a repository, following ``Link`` pagination; [] when unknown."""
+        """All tags of a repository, following ``Link`` pagination; [] when unknown.
+
+        At most MAX_TAG_PAGES pages and MAX_TAGS tags; a page linking to one already
+        read is a loop (RegistryProtocolError).
+        """
         where = _where(self.host, repository, None)
         url: str | None = f"/v2/{repository}/tags/list"
         tags: list[str] = []
+        seen: set[str] = set()
         while url:
-            resp = self._request("GET", url, where, allow=(404,))
+            if url in seen:
+                raise RegistryProtocolError(f"{where}: tags list pagination loops")
+            if len(seen) >= MAX_TAG_PAGES:
+                raise RegistryProtocolError(
+                    f"{where}: tags list has more than {MAX_TAG_PAGES} pages")
+            seen.add(url)
+            resp = self._request("GET", url, where, allow=(404,), max_body=MAX_JSON_BYTES)
             if resp.status_code == 404:
                 return tags
-            tags.extend(resp.json().get("tags") or [])
+            tags.extend(_tags_page(resp, where))
+            if len(tags) > MAX_TAGS:
+                raise RegistryProtocolError(f"{where}: more than {MAX_TAGS} tags")
             url = _next_link(resp.headers.get("link"))
         return tags
 
@@ -294,53 +377,132 @@ class RegistryClient:
 
     def _request(
         self, method: str, url: str, where: str, *, allow: tuple[int, ...] = (),
-        **kwargs: Any,
-    ) -> httpx.Response:
-        """Send with auth and retries; raise RegistryError naming ``where``."""
+        max_body: int = MAX_JSON_BYTES, **kwargs: Any,
+    ) -> Answer:
+        """Send with auth and retries, under the deadline; raise a RegistryError naming
+        ``where`` (the subtype says what went wrong)."""
         attempt = 0
         while True:
             try:
-                resp = self._send(method, url, **kwargs)
-            except RegistryError as exc:  # from the token service: say what was asked for
-                raise RegistryError(f"{where}: {exc}") from exc.__cause__
+                resp = self._send(method, url, max_body=max_body, **kwargs)
+            except RegistryError as exc:
+                raise type(exc)(f"{where}: {exc.message}", hint=exc.hint) from exc.__cause__
             except httpx.TransportError as exc:
+                if isinstance(exc, httpx.TimeoutException) and self._deadline.expired:
+                    raise self._timed_out(where) from exc
+                if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+                    raise RegistryProtocolError(f"{where}: {type(exc).__name__}") from exc
                 if attempt + 1 >= self._retry.attempts:
-                    raise RegistryError(
-                        f"{where}: registry unreachable after {attempt + 1} attempts "
-                        f"({type(exc).__name__})"
-                    ) from exc
+                    kind = (RegistryProtocolError if isinstance(exc, httpx.ProtocolError)
+                            else RegistryUnreachable)
+                    what = ("no valid HTTP answer" if kind is RegistryProtocolError
+                            else "registry unreachable")
+                    raise kind(f"{where}: {what} after {attempt + 1} attempts "
+                               f"({type(exc).__name__})") from exc
+            except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+                # DecodingError, an unusable URL or header: retrying would not help.
+                raise RegistryProtocolError(f"{where}: {type(exc).__name__}") from exc
             else:
                 if resp.status_code < 400 or resp.status_code in allow:
                     return resp
                 if resp.status_code not in _RETRY_STATUSES or attempt + 1 >= self._retry.attempts:
-                    raise RegistryError(f"{where}: {method} {_describe_error(resp)}")
-            time.sleep(self._retry.delay(attempt))
+                    raise RegistryRefused(
+                        f"{where}: {method} {self._scrub(_describe_error(resp))}")
+            delay = self._retry.delay(attempt)
+            if delay >= self._deadline.remaining():
+                raise self._timed_out(where)
+            time.sleep(delay)
             attempt += 1
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _scrub(self, text: str) -> str:
+        """A registry's own words with our password taken out (a hostile one may quote it)."""
+        if self._credentials and self._credentials.password:
+            text = text.replace(self._credentials.password, "***")
+        if self._token:
+            text = text.replace(self._token, "***")
+        return text
+
+    def _timed_out(self, where: str = "") -> RegistryTimeout:
+        prefix = f"{where}: " if where else ""
+        return RegistryTimeout(
+            f"{prefix}no complete answer within the {self._deadline.seconds:g}s deadline",
+            hint=f"--deadline or ${deadlines.DEADLINE_ENV}")
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> Answer:
         resp = self._send_once(method, url, **kwargs)
         if resp.status_code == 401 and self._authenticate(resp):
             resp = self._send_once(method, url, **kwargs)
         return resp
 
-    def _send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _send_once(self, method: str, url: str, **kwargs: Any) -> Answer:
         headers = dict(kwargs.pop("headers", None) or {})
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         auth = None
         if self._credentials and not self._token:
             auth = (self._credentials.username, self._credentials.password)
-        resp = self._http.request(method, url, headers=headers, auth=auth, **kwargs)
-        self._count(str(resp.request.url), kwargs.get("content"), resp)
+        resp = self._exchange(method, url, headers=headers, auth=auth, **kwargs)
+        self._count(str(self._http.build_request(method, url).url), kwargs.get("content"), resp)
         return resp
 
-    def _count(self, url: str, content: bytes | None, resp: httpx.Response) -> None:
+    def _exchange(
+        self, method: str, url: str | httpx.URL, *, max_body: int,
+        headers: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Answer:
+        """One request, redirects followed (at most MAX_REDIRECTS), the body read in chunks
+        up to `max_body` bytes, every step cut to the deadline."""
+        origin: httpx.URL | None = None
+        for _ in range(MAX_REDIRECTS + 1):
+            remaining = self._deadline.remaining()
+            if remaining <= 0:
+                raise self._timed_out()
+            request = self._http.build_request(
+                method, url, headers=headers, timeout=min(self._timeout, remaining), **kwargs)
+            origin = origin or request.url
+            if request.url.host != origin.host or request.url.port != origin.port:
+                # Credentials are for the registry, not for where it redirects (a blob store).
+                request.headers.pop("Authorization", None)
+                auth = None
+            resp = self._http.send(request, auth=auth, stream=True)
+            try:
+                location = resp.headers.get("location")
+                if resp.status_code in _REDIRECT_STATUSES and location:
+                    url = request.url.join(location)
+                    if resp.status_code == 303 or (resp.status_code in (301, 302)
+                                                   and method == "POST"):
+                        method, kwargs = "GET", {}
+                    continue
+                limit = max_body if resp.status_code < 400 else MAX_ERROR_BYTES
+                content = self._read_body(resp, limit)
+                return Answer(resp.status_code, resp.reason_phrase, resp.headers, content,
+                              request.url)
+            finally:
+                resp.close()
+        raise RegistryProtocolError(f"more than {MAX_REDIRECTS} redirects")
+
+    def _read_body(self, resp: httpx.Response, limit: int) -> bytes:
+        declared = resp.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise RegistryProtocolError(f"answer of {declared} bytes, over the {limit}-byte cap")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in resp.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise RegistryProtocolError(f"answer over the {limit}-byte cap")
+            chunks.append(chunk)
+            if self._deadline.expired:   # a trickle: each read is quick, the whole is not
+                raise self._timed_out()
+        return b"".join(chunks)
+
+    def _count(self, url: str, content: bytes | None, resp: Answer) -> None:
         digest = _blob_digest(url) if "/blobs/" in url else None
         moved = len(content or b"") + len(resp.content)
         if digest and moved:
             self.stats.by_blob[digest] = self.stats.by_blob.get(digest, 0) + moved
 
-    def _authenticate(self, resp: httpx.Response) -> bool:
+    def _authenticate(self, resp: Answer) -> bool:
         """Answer a 401 challenge: Basic uses the credentials, Bearer fetches a token."""
         scheme, params = _challenge(resp)
         # Basic credentials are sent up front, so a Basic challenge means "refused".
@@ -355,15 +517,32 @@ class RegistryClient:
         query += [("scope", scope) for scope in params.get("scope", "").split()]
         creds = self._credentials
         auth = (creds.username, creds.password) if creds else None
+        shown = _shown_url(realm)
         try:
-            token_resp = httpx.get(realm, params=query, auth=auth, timeout=30.0)
+            token_resp = self._exchange("GET", realm, params=query, auth=auth,
+                                        max_body=MAX_JSON_BYTES)
+        except httpx.TimeoutException as exc:
+            if self._deadline.expired:
+                raise self._timed_out(f"token service {shown}") from exc
+            raise RegistryUnreachable(f"token service {shown} unreachable") from exc
         except httpx.TransportError as exc:
-            raise RegistryError(f"token service {realm} unreachable") from exc
+            raise RegistryUnreachable(f"token service {shown} unreachable") from exc
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+            raise RegistryProtocolError(f"token service {shown}: {type(exc).__name__}") from exc
+        except RegistryError as exc:
+            raise type(exc)(f"token service {shown}: {exc.message}", hint=exc.hint) from None
         if token_resp.status_code != 200:
-            raise RegistryError(f"token service {realm} refused: {_describe_error(token_resp)}")
-        body = token_resp.json()
-        self._token = body.get("token") or body.get("access_token")
-        return bool(self._token)
+            raise RegistryRefused(f"token service {shown} refused: "
+                                  f"{self._scrub(_describe_error(token_resp))}")
+        try:
+            body = token_resp.json()
+        except ValueError:
+            body = None
+        token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise RegistryBadResponse(f"token service {shown} answered no token")
+        self._token = token
+        return True
 
 
 def _where(host: str, repository: str, reference: str | None) -> str:
@@ -382,11 +561,37 @@ def _blob_digest(url: str) -> str | None:
     return tail if tail.startswith("sha256:") else None
 
 
-def _location(resp: httpx.Response, where: str) -> str:
+def _location(resp: Answer, where: str) -> str:
     location = resp.headers.get("location")
     if not location:
-        raise RegistryError(f"{where}: upload started without a Location header")
-    return location
+        raise RegistryProtocolError(f"{where}: upload started without a Location header")
+    try:
+        return str(resp.url.join(location))
+    except (httpx.InvalidURL, ValueError):
+        raise RegistryProtocolError(f"{where}: the registry's Location is not a URL") from None
+
+
+def _tags_page(resp: Answer, where: str) -> list[str]:
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    tags = body.get("tags") if isinstance(body, dict) else ()
+    if tags is None:
+        return []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise RegistryBadResponse(f"{where}: tags list is not {{\"tags\": [strings]}}")
+    return tags
+
+
+def _shown_url(url: str) -> str:
+    """A URL for a message: no userinfo, no query, bounded."""
+    try:
+        parsed = httpx.URL(url)
+        text = f"{parsed.scheme}://{parsed.host}{parsed.path}"
+    except (httpx.InvalidURL, ValueError):
+        text = "(malformed URL)"
+    return text[:200]
 
 
 def _next_link(link: str | None) -> str | None:
@@ -394,19 +599,23 @@ def _next_link(link: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def _challenge(resp: httpx.Response) -> tuple[str, dict[str, str]]:
+def _challenge(resp: Answer) -> tuple[str, dict[str, str]]:
     """A 401's WWW-Authenticate: its scheme and its key="value" parameters."""
     scheme, _, rest = resp.headers.get("www-authenticate", "").partition(" ")
     return scheme, dict(re.findall(r'(\w+)="([^"]*)"', rest))
 
 
-def _describe_error(resp: httpx.Response) -> str:
+def _describe_error(resp: Answer) -> str:
     """One line from the distribution error body ({"errors":[{code,message}]})."""
     try:
-        errors = resp.json().get("errors") or []
-        detail = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
-    except (ValueError, AttributeError):
-        detail = ""
+        body = resp.json()
+    except ValueError:
+        body = None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list):
+        errors = []
+    detail = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors[:3]
+                       if isinstance(e, dict))[:200]
     # A token that was issued but lacks a right: the challenge says which scope.
     _, challenge = _challenge(resp)
     if challenge.get("error") == "insufficient_scope":

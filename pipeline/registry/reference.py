@@ -60,12 +60,34 @@ class ImageReference:
         return text
 
 
+# The distribution spec caps a repository name at 255 characters; with a host, a
+# 128-character tag and a digest, 512 is ample. Checked before the regex runs.
+MAX_REFERENCE_LENGTH = 512
+_USERINFO = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?[^/@]*@(?=[^/]*/)")
+# For messages, broader: everything up to the last @ that does not start a digest.
+_BEFORE_AT = re.compile(r"^.*@(?!sha256:)", re.DOTALL)
+
+
+def shown(text: str) -> str:
+    """`text` as it may appear in a message: user info (``user:password@``) masked, bounded."""
+    masked = _BEFORE_AT.sub("***@", text.strip())
+    return masked if len(masked) <= 100 else masked[:97] + "..."
+
+
 def parse_reference(text: str) -> ImageReference:
     """Parse ``host/repo[:tag][@digest]``; one-line InvalidReference otherwise."""
+    if _USERINFO.match(text.strip()):
+        raise InvalidReference(
+            f"{shown(text)!r}: credentials do not belong in an image reference",
+            hint="set PIPELINE_REGISTRY_USERNAME and PIPELINE_REGISTRY_PASSWORD",
+        )
+    if len(text) > MAX_REFERENCE_LENGTH:
+        raise InvalidReference(
+            f"{shown(text)!r}: longer than {MAX_REFERENCE_LENGTH} characters")
     match = _REFERENCE.match(text.strip())
     if match is None:
         raise InvalidReference(
-            f"{text!r}: not an image reference",
+            f"{shown(text)!r}: not an image reference",
             hint="expected HOST[:PORT]/REPO[:TAG][@sha256:<64 hex>]",
         )
     return ImageReference(
@@ -77,7 +99,8 @@ def parse_repository(text: str) -> ImageReference:
     """Parse ``host/repo`` (no tag, no digest): a stage's repository."""
     ref = parse_reference(text)
     if ref.tag or ref.digest:
-        raise InvalidReference(f"{text!r}: expected a repository (HOST/REPO), not a tag or digest")
+        raise InvalidReference(
+            f"{shown(text)!r}: expected a repository (HOST/REPO), not a tag or digest")
     return ref
 
 
@@ -90,7 +113,7 @@ def require_digest(text: str) -> ImageReference:
     ref = parse_reference(text)
     if ref.digest is None or ref.tag is not None:
         raise InvalidReference(
-            f"{text}: a digest is required, not a tag",
+            f"{shown(text)}: a digest is required, not a tag",
             hint="use REPO@sha256:<64 hex>",
         )
     return ref
@@ -98,5 +121,5 @@ def require_digest(text: str) -> ImageReference:
 
 def require_digest_string(digest: str) -> str:
     if not _DIGEST.match(digest):
-        raise InvalidReference(f"{digest!r}: not a sha256 digest")
+        raise InvalidReference(f"{shown(digest)!r}: not a sha256 digest")
     return digest

@@ -3,8 +3,8 @@
 Rendering refuses tags: every image must be ``repo@sha256:...`` (a tag could
 move between review and deploy). Images usually come from the stage tags
 themselves (``resolve_stage``), so the files say exactly what the stage holds.
-Everything is validated before the first file is written, and each file is
-written atomically.
+Everything is validated before the first file is written, and the set is
+swapped in whole (pipeline.atomic.replace_directory).
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from typing import Any
 
 import yaml
 
-from pipeline.atomic import write_atomic
+from pipeline.atomic import replace_directory
 from pipeline.errors import PipelineError, PromotionRefused
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.reference import parse_repository, require_digest
 from pipeline.registry.stages import stage_tag
 
 _NAME_OK = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+_OURS = frozenset({"compose.yaml", "k8s"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +66,21 @@ def render(out_dir: Path, stage: str, services: Sequence[ServiceImage], *,
     files = {Path("compose.yaml"): [_compose(stage, services, release)]}
     for service in services:
         files[Path("k8s") / f"{service.name}.yaml"] = _kubernetes(stage, service, release)
-    written = []
-    for relative, documents in files.items():
-        target = out_dir / relative
-        _write(target, yaml.safe_dump_all(documents, sort_keys=False))
-        written.append(target)
-    return written
+    texts = {relative: yaml.safe_dump_all(documents, sort_keys=False)
+             for relative, documents in files.items()}
+
+    def build(staging: Path) -> None:
+        (staging / "k8s").mkdir()
+        for relative, text in texts.items():
+            (staging / relative).write_text(text, encoding="utf-8")
+
+    # The whole set or none of it: compose.yaml and k8s/ are replaced together (a
+    # service no longer rendered loses its manifest); other files in out_dir stay.
+    try:
+        replace_directory(out_dir, build, keep=lambda name: name not in _OURS)
+    except OSError as exc:
+        raise PipelineError(f"{out_dir}: cannot write ({exc.strerror or exc})") from None
+    return [out_dir / relative for relative in texts]
 
 
 def _compose(stage: str, services: Sequence[ServiceImage], release: str | None) -> dict[str, Any]:
@@ -112,10 +122,3 @@ def _kubernetes(stage: str, service: ServiceImage, release: str | None) -> list[
                  "ports": [{"port": service.port, "targetPort": "http", "name": "http"}]},
     }
     return [deployment, svc]
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        write_atomic(path, text)
-    except OSError as exc:
-        raise PipelineError(f"{path}: cannot write ({exc.strerror})") from exc

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -98,7 +97,13 @@ def public_key(path: str | None = None) -> Ed25519PublicKey:
         raise SigningKeyError(f"{PUBLIC_KEY_ENV}: not set and no --public-key file given")
     if value.lstrip().startswith("-----BEGIN"):
         return load_public_key(value.encode(), source=PUBLIC_KEY_ENV)
-    return load_public_key(_read(value), source=f"{PUBLIC_KEY_ENV}={value}")
+    # A path, or a key pasted without its BEGIN line: either way the value is never echoed.
+    try:
+        pem = _read_bounded(value)
+    except (OSError, ValueError):
+        raise SigningKeyError(f"{PUBLIC_KEY_ENV}: neither a PEM public key nor a readable "
+                              "key file") from None
+    return load_public_key(pem, source=f"{PUBLIC_KEY_ENV} (the file it names)")
 
 
 def generate_key_pair() -> tuple[bytes, bytes]:
@@ -149,8 +154,28 @@ def verify(envelope: Envelope, key: Ed25519PublicKey) -> bytes | None:
     return None
 
 
+MAX_KEY_BYTES = 64 * 1024   # a PEM key is well under 1 KiB
+
+
+def _read_bounded(path: str) -> bytes:
+    """At most MAX_KEY_BYTES of `path` (ValueError beyond): /dev/zero is not a key.
+
+    Opened non-blocking, then switched back: a FIFO with no writer reads as empty
+    instead of hanging, and ``<(vault read ...)`` still works.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(MAX_KEY_BYTES + 1)
+    if len(data) > MAX_KEY_BYTES:
+        raise ValueError(f"over {MAX_KEY_BYTES} bytes")
+    return data
+
+
 def _read(path: str) -> bytes:
     try:
-        return Path(path).read_bytes()
+        return _read_bounded(path)
     except OSError as exc:
-        raise SigningKeyError(f"{path}: cannot read key file ({exc.strerror})") from exc
+        raise SigningKeyError(f"{path}: cannot read key file ({exc.strerror})") from None
+    except ValueError as exc:
+        raise SigningKeyError(f"{path}: not a key file ({exc})") from None

@@ -133,8 +133,8 @@ def read_event_payloads(client: RegistryClient, repository: str, prefix: str) ->
         if manifest is None:
             continue
         try:
-            raw = manifest.json().get("annotations", {}).get(EVENT_ANNOTATION)
-        except (ValueError, AttributeError):
+            raw = manifest.annotations().get(EVENT_ANNOTATION)
+        except ValueError:
             continue
         if isinstance(raw, str):
             payloads.append(raw)

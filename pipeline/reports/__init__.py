@@ -2,7 +2,7 @@
 
 Each writer is a small module with a `render(...) -> str`; `junit.testsuite`
 and `markdown.table` are reusable for other results (lane results).
-`write_all` writes every format atomically and returns where each went.
+`write_all` writes every format as one set (swapped in whole) and returns where each went.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.atomic import replace_directory
+from pipeline.errors import ReportError
 from pipeline.findings import Finding, Severity, Verdict
 from pipeline.reports import jsonreport, junit, markdown, sarif, text
-from pipeline.reports.files import write_text
 
 if TYPE_CHECKING:
     from pipeline.waivers import WaiverStatus
@@ -51,13 +52,29 @@ def write_all(findings: Sequence[Finding], out_dir: Path, *, name: str = "check-
               formats: Sequence[str] = FORMATS,
               waivers: Sequence[WaiverStatus] = ()) -> dict[str, Path]:
     """Write each format to `out_dir/<name>.<ext>`; returns {format: path}. `not_run` names
-    checked rules that never ran (rule id -> why): JUnit reports them skipped, not passed."""
+    checked rules that never ran (rule id -> why): JUnit reports them skipped, not passed.
+
+    All or nothing: the set is written into a copy of `out_dir` that is then
+    swapped in whole, so a failure leaves the previous reports as they were.
+    Other files in `out_dir` (another service's reports) are carried over.
+    """
     checked = list(checked)
     rendered = {fmt: render(fmt, findings, name=name, fail_on=fail_on, checked=checked,
                             artifact=artifact, not_run=not_run, waivers=waivers)
                 for fmt in formats}
-    return {fmt: write_text(Path(out_dir) / FILE_NAMES[fmt].format(name=name), body)
-            for fmt, body in rendered.items()}
+    names = {fmt: FILE_NAMES[fmt].format(name=name) for fmt in rendered}
+    ours = {FILE_NAMES[fmt].format(name=name) for fmt in FORMATS}
+    out = Path(out_dir)
+
+    def build(staging: Path) -> None:
+        for fmt, body in rendered.items():
+            (staging / names[fmt]).write_text(body, encoding="utf-8")
+
+    try:
+        replace_directory(out, build, keep=lambda entry: entry not in ours)
+    except OSError as exc:
+        raise ReportError(f"{out}: cannot write reports ({exc.strerror or exc})") from None
+    return {fmt: out / file_name for fmt, file_name in names.items()}
 
 
 __all__ = ["FORMATS", "jsonreport", "junit", "markdown", "render", "sarif", "text",

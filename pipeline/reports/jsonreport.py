@@ -7,16 +7,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipeline.findings import Finding, Verdict, sort_findings
+from pipeline.textsafe import portable_tree
 
 
 def document(findings: Sequence[Finding], verdict: Verdict, **meta: Any) -> dict[str, Any]:
-    return {
+    # portable: a file name with undecodable bytes still makes valid JSON (and no secret).
+    return portable_tree({
         **meta,
         "passed": verdict.passed,
         "fail_on": verdict.fail_on.label,
         "counts": verdict.counts,
         "findings": [f.as_dict() for f in sort_findings(findings)],
-    }
+    })
 
 
 def render(findings: Sequence[Finding], verdict: Verdict, **meta: Any) -> str:

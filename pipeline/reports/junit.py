@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipeline.findings import Finding, Severity, sort_findings
+from pipeline.textsafe import portable, printable
 
 if TYPE_CHECKING:
     from pipeline.waivers import WaiverStatus
@@ -33,8 +34,9 @@ class Case:
 
 
 def testsuite(name: str, cases: Sequence[Case]) -> ET.Element:
+    """Every string is made `portable`: XML 1.0 cannot hold some characters at all."""
     suite = ET.Element("testsuite", {
-        "name": name,
+        "name": portable(name),
         "tests": str(len(cases)),
         "failures": str(sum(1 for c in cases if c.failure is not None)),
         "errors": str(sum(1 for c in cases if c.error is not None)),
@@ -42,18 +44,21 @@ def testsuite(name: str, cases: Sequence[Case]) -> ET.Element:
         "time": f"{sum(c.time for c in cases):.3f}",
     })
     for case in cases:
-        node = ET.SubElement(suite, "testcase", {"classname": case.classname or name,
-                                                 "name": case.name, "time": f"{case.time:.3f}"})
+        node = ET.SubElement(suite, "testcase", {"classname": portable(case.classname or name),
+                                                 "name": portable(case.name),
+                                                 "time": f"{case.time:.3f}"})
         if case.failure is not None:
-            ET.SubElement(node, "failure", {"message": case.failure, "type": "failure"}).text = \
-                case.details or case.failure
+            ET.SubElement(node, "failure", {"message": portable(case.failure),
+                                            "type": "failure"}).text = \
+                portable(case.details or case.failure)
         if case.error is not None:
-            ET.SubElement(node, "error", {"message": case.error, "type": "error"}).text = \
-                case.details or case.error
+            ET.SubElement(node, "error", {"message": portable(case.error),
+                                          "type": "error"}).text = \
+                portable(case.details or case.error)
         if case.skipped is not None:
-            ET.SubElement(node, "skipped", {"message": case.skipped})
+            ET.SubElement(node, "skipped", {"message": portable(case.skipped)})
         if case.output:
-            ET.SubElement(node, "system-out").text = case.output
+            ET.SubElement(node, "system-out").text = portable(case.output)
     return suite
 
 
@@ -81,12 +86,13 @@ def finding_cases(findings: Sequence[Finding], checked: Iterable[str],
         found = by_rule.get(rule_id, [])
         failing = [f for f in found if f.level >= fail_on and f.gates]
         waived = [f for f in found if f.level >= fail_on and not f.gates]
-        text = "\n".join(f"[{f.level.label}] {f.message}"
+        # One finding or evidence per line: what the image named is kept on its line.
+        text = "\n".join(f"[{f.level.label}] {printable(f.message)}"
                          + (f" ({f.waived.describe()})" if f.waived else "")
-                         + "".join(f"\n  at {e.describe()}" for e in f.evidence[:10])
+                         + "".join(f"\n  at {printable(e.describe())}" for e in f.evidence[:10])
                          for f in found)
         note = notes.get(rule_id)
-        failure = f"{len(failing)} finding(s): {failing[0].message}" if failing else None
+        failure = f"{len(failing)} finding(s): {printable(failing[0].message)}" if failing else None
         if failure and note is not None and note.expired:
             failure += f" (waiver expired on {note.until})"
         cases.append(Case(

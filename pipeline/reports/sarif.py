@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pipeline.findings import Finding, rule, sort_findings
+from pipeline.textsafe import portable_tree
 
 if TYPE_CHECKING:
     from pipeline.waivers import WaiverStatus
@@ -61,13 +62,13 @@ def document(findings: Sequence[Finding], *, tool: str = "pipeline check-image",
             **({"suppressions": [{"kind": "external", "status": "accepted",
                                   "justification": f.waived.describe()}]} if f.waived else {}),
         })
-    return {
+    return portable_tree({
         "$schema": SCHEMA, "version": "2.1.0",
         "runs": [{"tool": {"driver": {"name": tool, "version": version, "rules": rules}},
                   "results": results,
                   **({"properties": {"waivers": [w.as_dict() for w in waivers]}}
                      if waivers else {})}],
-    }
+    })
 
 
 def render(findings: Sequence[Finding], **kwargs: Any) -> str:

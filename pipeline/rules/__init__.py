@@ -20,6 +20,7 @@ from pipeline.rules import (
     filesystem,
     forbidden,
     history,
+    redaction,
     secrets,
 )
 from pipeline.rules.inherited import BaseImageLayers, attribute, match
@@ -69,7 +70,9 @@ def run_rules(image: ImageView, service: Service, name: str, *,
     for _, family in families:
         found.extend(family(subject))
     enforce = service.forbidden.inherited == "enforce"
-    return sort_findings(attribute(found, inherited, enforce_tools=enforce))
+    attributed = attribute(found, inherited, enforce_tools=enforce)
+    return sort_findings(redaction.scrub_findings(attributed,
+                                                  redaction.secret_values(image, service)))
 
 
 def check_image(tarball: Path, contract: Contract, service: str, *,

@@ -54,6 +54,23 @@ def match(pattern: str, path: str) -> bool:
     return compile_glob(pattern).match(path) is not None
 
 
+class _Utf8Safe:
+    """An RE2 regex that also takes paths holding undecodable bytes (surrogateescape'd):
+    RE2 wants valid UTF-8, so those bytes become U+FFFD, which `*` and `?` still match."""
+
+    __slots__ = ("_regex",)
+
+    def __init__(self, regex: object) -> None:
+        self._regex = cast(Matcher, regex)
+
+    def match(self, text: str) -> object | None:
+        try:
+            return self._regex.match(text)
+        except UnicodeEncodeError:
+            return self._regex.match(
+                text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+
+
 def combine(patterns: list[str]) -> Matcher | None:
     """One regex matching any of `patterns` (None when there are none).
 
@@ -64,6 +81,6 @@ def combine(patterns: list[str]) -> Matcher | None:
         return None
     body = "|".join(f"(?:{translate(p)})" for p in patterns)
     try:
-        return cast(Matcher, re2.compile(f"(?:{body})\\z"))
+        return _Utf8Safe(re2.compile(f"(?:{body})\\z"))
     except re2.error:      # a class RE2 reads differently: Python's re, as before
         return re.compile(f"(?:{body})\\Z")

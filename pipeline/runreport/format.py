@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.dag.messages import redact
 from pipeline.dag.status import LaneResult, LaneStatus, RunResult
+from pipeline.textsafe import mask_secrets, printable
 
 # Report order of statuses in count lines: problems first.
 STATUS_ORDER = (
@@ -28,7 +28,7 @@ def lane_duration(result: LaneResult) -> str:
 
 def detail(result: LaneResult) -> str:
     """The reason column: the lane's message, then test and finding counts if it reported them."""
-    parts = [redact(result.message)] if result.message else []
+    parts = [printable(result.message)] if result.message else []
     if result.tests is not None:
         tests = result.tests
         text = f"tests: {tests.passed} passed"
@@ -55,7 +55,7 @@ def count_line(run: RunResult) -> str:
 
 def waiver_lines(run: RunResult) -> list[str]:
     """One line per contract waiver, and one if the contract lanes did not gate the tests."""
-    lines = [f"waiver: {redact(w.describe())}" for w in run.waivers]
+    lines = [f"waiver: {printable(mask_secrets(w.describe()))}" for w in run.waivers]
     if not run.gating:
         lines.append("not gating: test lanes ran whatever the contract lanes said (--keep-going)")
     return lines

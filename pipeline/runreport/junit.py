@@ -14,18 +14,15 @@ failure|error|skipped); this module adds the merge and the recounted totals.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.dag.messages import one_line, redact
+from pipeline.dag.messages import one_line
 from pipeline.dag.status import LaneResult, LaneStatus, RunResult
 from pipeline.reports import junit
-
-# XML 1.0 §2.2: characters a document may not contain at all (ANSI escapes, NUL...).
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+from pipeline.textsafe import mask_secrets, portable
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,17 +33,13 @@ class JUnitSource:
     lane: str | None = None
 
 
-def _clean(text: str) -> str:
-    return _NOT_XML.sub("", text)
-
-
 def _seconds(value: float) -> str:
     return f"{value:.3f}"  # as pipeline.reports.junit writes times
 
 
 def lane_suite(result: LaneResult) -> ET.Element:
     """The testsuite standing for one lane (built with the findings reports' JUnit writer)."""
-    message = _clean(redact(result.message))
+    message = portable(result.message)
     status = result.status
     case = junit.Case(
         name=result.name,
@@ -56,7 +49,7 @@ def lane_suite(result: LaneResult) -> ET.Element:
         error=message if status is LaneStatus.ERRORED else None,
         # A cancelled lane did not fail on its own: it is reported like a skipped one.
         skipped=message if status in (LaneStatus.SKIPPED, LaneStatus.CANCELLED) else None,
-        output="\n".join(_clean(redact(f"waiver: {w.describe()}")) for w in result.waivers),
+        output="\n".join(portable(mask_secrets(f"waiver: {w.describe()}")) for w in result.waivers),
     )
     suite = junit.testsuite(result.name, [case])
     if result.started is not None:
@@ -66,10 +59,10 @@ def lane_suite(result: LaneResult) -> ET.Element:
                         ("lane.needs", ",".join(result.needs)),
                         ("lane.skipped_because", result.skipped_because or "")):
         if value:
-            ET.SubElement(properties, "property", {"name": name, "value": _clean(value)})
+            ET.SubElement(properties, "property", {"name": name, "value": portable(value)})
     for waiver in result.waivers:
         ET.SubElement(properties, "property", {"name": f"waiver.{waiver.rule}",
-                                               "value": _clean(redact(waiver.describe()))})
+                                               "value": portable(mask_secrets(waiver.describe()))})
     suite.insert(0, properties)  # JUnit schema: <properties> comes before the test cases
     return suite
 
@@ -79,7 +72,7 @@ def _problem_suite(name: str, message: str) -> ET.Element:
         "name": name, "tests": "1", "failures": "0", "errors": "1", "skipped": "0", "time": "0",
     })
     case = ET.SubElement(suite, "testcase", {"classname": "pipeline.junit", "name": name})
-    ET.SubElement(case, "error", {"message": _clean(message), "type": "junit"}).text = message
+    ET.SubElement(case, "error", {"message": portable(message), "type": "junit"}).text = portable(message)
     return suite
 
 

@@ -16,6 +16,7 @@ from pipeline.runreport.format import (
     lane_duration,
     waiver_lines,
 )
+from pipeline.textsafe import markdown
 
 _ICON = {
     LaneStatus.PASSED: "✅",
@@ -40,7 +41,7 @@ def render_markdown(
 ) -> str:
     run = RunResult.of(results)
     rows = [(f"`{result.name}`", f"{_ICON[result.status]} {result.status.value}",
-             lane_duration(result), detail(result)) for result in run]
+             lane_duration(result), markdown(detail(result))) for result in run]
     lines = [
         f"## {title}: {_icon(run)} {run.result} (exit {run.exit_code})",
         "",

@@ -14,8 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.dag.graph import critical_path_of
-from pipeline.dag.messages import redact
 from pipeline.dag.status import LaneResult, LaneStatus, RunResult
+from pipeline.textsafe import portable
 
 SCHEMA: Literal["pipeline/run-summary@1"] = "pipeline/run-summary@1"
 
@@ -103,7 +103,7 @@ def public_outputs(outputs: Mapping[str, Any]) -> dict[str, Scalar]:
         if _SECRET_KEY.search(key):
             public[key] = "<redacted>"
         elif isinstance(value, str):
-            public[key] = redact(value)
+            public[key] = portable(value)
         elif value is None or isinstance(value, bool | int | float):
             public[key] = value
         else:
@@ -120,7 +120,7 @@ def lane_summary(
         kind=result.kind,
         needs=list(result.needs),
         status=result.status,
-        message=redact(result.message),
+        message=portable(result.message),
         skipped_because=result.skipped_because,
         started=result.started,
         finished=result.finished,

@@ -16,6 +16,7 @@ from pipeline.runreport.format import (
     lane_duration,
     waiver_lines,
 )
+from pipeline.textsafe import printable
 
 _HEADER = ("LANE", "STATUS", "DURATION", "REASON")
 
@@ -24,7 +25,8 @@ def render_summary(results: RunResult | Iterable[LaneResult]) -> str:
     """A fixed-width table (lane, status, duration, reason) and a closing count line."""
     run = RunResult.of(results)
     rows = [
-        (result.name, _status_cell(result.status), lane_duration(result), detail(result))
+        (printable(result.name), _status_cell(result.status), lane_duration(result),
+         detail(result))
         for result in run
     ]
     widths = [max(len(row[column]) for row in [_HEADER, *rows]) for column in range(3)]
@@ -54,13 +56,13 @@ def _closing_line(run: RunResult) -> str:
 
 def progress_line(event: LaneEvent) -> str:
     if event.kind == "started":
-        return f"[start] {event.lane}"
+        return f"[start] {printable(event.lane)}"
     result = event.result
     assert result is not None
-    line = f"[{event.status.value}] {event.lane}"
+    line = f"[{event.status.value}] {printable(event.lane)}"
     if result.started is not None:
         line += f" in {format_duration(result.duration)}"
-    return f"{line}: {result.message}" if result.message else line
+    return f"{line}: {printable(result.message)}" if result.message else line
 
 
 def progress_printer(stream: TextIO | None = None) -> EventCallback:

@@ -10,8 +10,8 @@ Layout of ``out_dir``::
     lanes/<lane>/     files a lane declared (reports, log), copied
 
 Everything is written into a temporary sibling directory which then replaces
-``out_dir`` by rename, so a crash leaves either the old reports or the new ones,
-never half of them. A non-empty ``out_dir`` without summary.json is not ours and
+``out_dir`` whole (pipeline.atomic.replace_directory), so a crash leaves either
+the old reports or the new ones, never half of them. A non-empty ``out_dir`` without summary.json is not ours and
 is never replaced.
 """
 
@@ -20,8 +20,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tempfile
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ from typing import Any
 
 import structlog
 
+from pipeline.atomic import replace_directory
 from pipeline.dag.messages import one_line
 from pipeline.dag.status import LaneResult, RunResult
 from pipeline.errors import ReportError
@@ -62,13 +61,8 @@ def write_run_reports(
     run = RunResult.of(results)
     out = Path(out_dir)
     _refuse_foreign(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-        staging.chmod(0o755)  # mkdtemp makes it private; reports are for CI readers
-    except OSError as exc:
-        raise ReportError(f"{out}: cannot create the reports directory: {_why(exc)}") from exc
-    try:
+
+    def build(staging: Path) -> bool:
         files, missing, sarif_files = _copy_lane_files(run, staging)
         (staging / "summary.json").write_text(
             run_summary(run, files=files, missing=missing).to_json(), encoding="utf-8")
@@ -76,13 +70,12 @@ def write_run_reports(
                     staging / "junit.xml")
         (staging / "summary.md").write_text(render_markdown(run), encoding="utf-8")
         (staging / "summary.txt").write_text(render_summary(run), encoding="utf-8")
-        has_sarif = _write_merged_sarif(sarif_files, staging / "results.sarif")
-        _swap_in(staging, out)
-    except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise ReportError(f"{out}: cannot write reports: {_why(exc)}") from exc
-        raise
+        return _write_merged_sarif(sarif_files, staging / "results.sarif")
+
+    try:
+        has_sarif = replace_directory(out, build)
+    except OSError as exc:
+        raise ReportError(f"{out}: cannot write reports: {_why(exc)}") from exc
     log.info("run reports written", directory=str(out), status=run.status.value)
     return RunReportPaths(
         directory=out,
@@ -106,22 +99,6 @@ def _refuse_foreign(out: Path) -> None:
             f"{out}: not empty and not a reports directory (no summary.json); "
             "refusing to replace it"
         )
-
-
-def _swap_in(staging: Path, out: Path) -> None:
-    # Two renames: the old directory cannot be replaced in one step by a directory.
-    retired = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-    had_old = out.exists()
-    if had_old:
-        out.rename(retired)
-    try:
-        staging.rename(out)
-    except OSError:
-        if had_old:
-            retired.rename(out)
-        raise
-    if had_old:
-        shutil.rmtree(retired, ignore_errors=True)
 
 
 def lane_folder(name: str) -> str:

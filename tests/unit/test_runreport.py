@@ -187,7 +187,8 @@ def test_control_characters_do_not_break_the_xml(tmp_path):
     run = RunResult((_result("lint", LaneStatus.FAILED, message="\x1b[31mred\x1b[0m \x00x"),))
     paths = write_run_reports(run, tmp_path / "reports")
     failure = ET.parse(paths.junit_xml).getroot().find("testsuite/testcase/failure")
-    assert failure.get("message") == "[31mred[0m x"
+    # Escaped, not dropped: the reader sees that the message held control characters.
+    assert failure.get("message") == "\\x1b[31mred\\x1b[0m \\x00x"
 
 
 def test_rewrite_replaces_the_previous_reports(tmp_path):

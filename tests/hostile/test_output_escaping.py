@@ -1,0 +1,95 @@
+"""What an image controls (file names, ENV, history) cannot forge report lines or break formats."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline import reports
+from pipeline.dag.status import LaneResult, LaneStatus, RunResult
+from pipeline.findings import Evidence, Finding
+from pipeline.runreport import render_summary
+from pipeline.runreport.markdown import render_markdown
+from pipeline.textsafe import markdown, portable, printable
+from tests.hostile.harness import run_cli
+from tests.imagebuilder import ImageBuilder, write_contract
+
+FAKE = "passed: no findings"
+# Any code point, lone surrogates (undecodable bytes) included.
+hostile_text = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF,
+                                     blacklist_categories=()), max_size=60)
+
+
+def _findings(name: str) -> list[Finding]:
+    return [Finding("secret.dotenv", f".env file in /{name}",
+                    (Evidence(layer="sha256:" + "a" * 64, path=name, detail=name),)),
+            Finding("fs.setuid", f"setuid {name}", (Evidence(path=name),))]
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=hostile_text)
+def test_every_format_stays_valid_and_on_its_lines(name: str) -> None:
+    findings = _findings(name)
+    text = reports.render("text", findings)
+    # 2 findings: heading line, evidence, fix for the failing one...: never more lines
+    # than the same report for a harmless name.
+    assert text.count("\n") == reports.render("text", _findings("x")).count("\n")
+    assert FAKE not in text.splitlines()
+    md = reports.render("markdown", findings)
+    assert md.count("\n") == reports.render("markdown", _findings("x")).count("\n")
+    for fmt in ("json", "sarif"):
+        body = reports.render(fmt, findings)
+        body.encode("utf-8")                      # no lone surrogate left
+        json.loads(body)
+    ET.fromstring(reports.render("junit", findings).encode("utf-8"))
+    for out in (text, md):
+        assert "\x1b" not in out and "\r" not in out and "\u202e" not in out
+
+
+@given(name=hostile_text)
+def test_escapes_are_total(name: str) -> None:
+    assert "\n" not in printable(name)
+    assert all(ch.isprintable() or ch == " " for ch in printable(name))
+    portable(name).encode("utf-8")
+    assert "\n" not in markdown(name)
+
+
+def test_lane_messages_cannot_forge_summary_lines() -> None:
+    run = RunResult((LaneResult(name="lint", status=LaneStatus.FAILED,
+                                message=f"boom\n{FAKE}\n\x1b[32mall good"),))
+    for out in (render_summary(run), render_markdown(run)):
+        assert FAKE not in out.splitlines()
+        assert "\x1b" not in out
+
+
+def test_crafted_file_names_through_check_image(tmp_path: Path) -> None:
+    write_contract(tmp_path)
+    image = ImageBuilder.clean()
+    layer = image.layer()
+    layer.file(f"app/x\n{FAKE}\n/.env", "A=1")
+    layer.file("app/\x1b[2J\x1b[32mgreen/.env", "A=1")
+    layer.file("app/bad\udcff\udcfe/.env", "A=1")
+    layer.file("app/\u202etxt.exe/.env", "A=1")
+    image.write(tmp_path / "evil.tar")
+    for fmt in ("text", "markdown", "json", "sarif", "junit"):
+        outcome = run_cli("check-image", "evil.tar", "--service", "backend", "--format", fmt,
+                          "--reports", "reports", cwd=tmp_path)
+        assert outcome.code == 1, outcome.stderr
+        assert FAKE not in outcome.stdout.splitlines()
+        assert "\x1b" not in outcome.stdout
+        assert outcome.stdout.count(".env") >= 4 if fmt in ("text", "markdown") else True
+    files = sorted((tmp_path / "reports").iterdir())
+    assert len(files) == 5
+    for path in files:
+        body = path.read_bytes().decode("utf-8")   # valid UTF-8 whatever the names
+        assert "\x1b" not in body
+        if path.suffix in (".json", ".sarif"):
+            json.loads(body)
+        elif path.name.endswith(".xml"):
+            ET.fromstring(body.encode())
+        else:
+            assert FAKE not in body.splitlines()
