@@ -66,6 +66,6 @@ def redact(secret: str | bytes) -> str:
         # The header says what it is; the key body never appears (a full PEM in an ENV
         # value or ARG line used to be shown whole).
         header = re.match(r"-----BEGIN [A-Z0-9 ]{0,40}-----", text)
-        return f"{header.group(0) if header else '-----BEGIN'}…({len(text)} chars)"
+        return header.group(0) if header else "-----BEGIN"
     # A prefix only when the secret is long enough that 4 characters do not give it away.
     return f"{text[:4]}…({len(text)} chars)" if len(text) >= 16 else f"…({len(text)} chars)"
