@@ -158,7 +158,9 @@ class Pipeline:
         return await _run(source, _options(contract, overlay, fail_fast=fail_fast, jobs=jobs,
                                            keep_going=keep_going))
 
-    @function
+    # Once per session: the directory it returns lives in this call's workdir, which a
+    # cached result from an earlier session would point at after that call is gone.
+    @function(cache="session")
     async def reports(self, source: Source, contract: ContractPath = "pipeline.toml",
                       overlay: Overlays = [],  # noqa: B006
                       fail_fast: FailFast = False, jobs: Jobs = 0,
@@ -171,7 +173,8 @@ class Pipeline:
                                         keep_going=keep_going), reports=out / "reports")
         return dag.current_module().workdir(str((out / "reports").relative_to(os.getcwd())))
 
-    @function
+    # Never from Dagger\'s function cache: it reads or moves registry state.
+    @function(cache="never")
     async def publish(self, source: Source,
                       repository: Annotated[str, Doc("push to REPOSITORY/<service> by digest")],
                       contract: ContractPath = "pipeline.toml",
@@ -193,7 +196,8 @@ class Pipeline:
                                  version=version, branch=branch)
         return await _run(source, _options(contract, overlay, publish=publish))
 
-    @function
+    # Never from Dagger\'s function cache: it reads or moves registry state.
+    @function(cache="never")
     async def promote(self, stage: Annotated[str, Doc("stage name, e.g. staging")],
                       public_key: Annotated[dagger.File, Doc("Ed25519 public key (PEM)")],
                       # A DefaultPath is the argument's default: no Python default beside it.
@@ -225,7 +229,8 @@ class Pipeline:
         return moved + "\n" + await _verify(source, repository, stage, key, contract, overlay,
                                             rollback_on_failure, reason, login)
 
-    @function
+    # Never from Dagger\'s function cache: it reads or moves registry state.
+    @function(cache="never")
     async def rollback(self, repository: Annotated[str, Doc("HOST/REPO holding the stage")],
                        stage: str, public_key: dagger.File, reason: str = "",
                        registry_username: RegistryUser = "",
@@ -238,7 +243,8 @@ class Pipeline:
         return await anyio.to_thread.run_sync(
             lambda: rollback_any(repository, stage, key, reason, credentials=login))
 
-    @function
+    # Never from Dagger\'s function cache: it reads or moves registry state.
+    @function(cache="never")
     async def history(self, repository: Annotated[str, Doc("HOST/REPO holding the stage")],
                       stage: str, registry_username: RegistryUser = "",
                       registry_password: RegistryPassword = None) -> str:
@@ -249,7 +255,8 @@ class Pipeline:
         return await anyio.to_thread.run_sync(
             lambda: stage_history(repository, stage, credentials=login))
 
-    @function
+    # Never from Dagger\'s function cache: it reads or moves registry state.
+    @function(cache="never")
     async def verify_stage(self, repository: Annotated[str, Doc("HOST/REPO holding the releases")],
                            stage: str, public_key: dagger.File, source: Source,
                            contract: ContractPath = "pipeline.toml",
@@ -264,7 +271,8 @@ class Pipeline:
         return await _verify(source, repository, stage, key, contract, overlay,
                              rollback_on_failure, reason, login)
 
-    @function
+    # Never from Dagger\'s function cache: it reads or moves registry state.
+    @function(cache="never")
     async def render(self, repository: Annotated[str, Doc("HOST/REPO holding the releases")],
                      stage: str, registry_username: RegistryUser = "",
                      registry_password: RegistryPassword = None) -> dagger.Directory:

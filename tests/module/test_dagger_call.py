@@ -225,5 +225,6 @@ def test_dagger_check_runs_the_gates_in_a_user_repository(checkout, env, tmp_pat
         assert step.returncode == 0, step.why()
     checked = call("dagger check", user, env)
     assert checked.returncode == 0, checked.why()
-    for gate in ("lint", "unit-test", "check-images", "validate"):
-        assert gate in checked.output, f"{gate} not run\n{checked.why()}"
+    # `dagger check` names a toolchain's checks TOOLCHAIN:function, in the API's camelCase.
+    for gate in ("lint", "unitTest", "checkImages", "validate"):
+        assert f"pipeline:{gate}" in checked.output, f"{gate} not run\n{checked.why()}"
