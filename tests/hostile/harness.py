@@ -1,6 +1,8 @@
 """Run the CLI as a user would, in a subprocess, and judge how it failed.
 
-`run_cli` measures the child's peak RSS (wait4's rusage) and wall time. Bounds
+`run_cli` measures the child's own peak RSS (VmHWM, as tests/hostile/image_bombs does: wait4's
+ru_maxrss also counts the parent's peak, which Linux carries across fork + exec, so a
+pytest process grown large in a full run made every child look large) and wall time. Bounds
 are generous on purpose (HANG_SECONDS, RSS_MB): they tell "bounded" from
 "unbounded" (a hang, a blow-up), not fast from slow.
 """
@@ -12,6 +14,7 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -40,9 +43,13 @@ class Outcome:
 def run_cli(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None,
             stdin: int | None = subprocess.DEVNULL) -> Outcome:
     """`python -m pipeline ARGS`; the child is killed past KILL_SECONDS (then code -9)."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    from tests.hostile.image_bombs import _MEASURED  # the child writes its own VmHWM
+
+    peak = Path(tempfile.mkstemp(prefix="pipeline-peak-")[1])
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {}),
+                "PIPELINE_PEAK_FILE": str(peak)}
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", *map(str, args)],
+    proc = subprocess.Popen([sys.executable, "-c", _MEASURED, *map(str, args)],
                             stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=full_env, cwd=cwd or ROOT)
     chunks: dict[str, bytes] = {}
@@ -58,9 +65,15 @@ def run_cli(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | No
     for reader in readers:
         reader.join(10)
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait
+    seconds = time.monotonic() - started
+    try:  # killed before exiting: only wait4's (over-counting) figure is left
+        kib = int(peak.read_text() or usage.ru_maxrss)
+    except ValueError:
+        kib = usage.ru_maxrss
+    finally:
+        peak.unlink(missing_ok=True)
     return Outcome(proc.returncode, chunks.get("out", b"").decode("utf-8", "replace"),
-                   chunks.get("err", b"").decode("utf-8", "replace"),
-                   time.monotonic() - started, usage.ru_maxrss / 1024)
+                   chunks.get("err", b"").decode("utf-8", "replace"), seconds, kib / 1024)
 
 
 def _wait4(pid: int, kill_at: float) -> tuple[int, resource.struct_rusage]:
