@@ -181,7 +181,9 @@ def module_functions() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef) and any(
-                isinstance(d, ast.Name) and d.id == "function" for d in node.decorator_list):
+                isinstance(d, ast.Name) and d.id == "function"
+                or isinstance(d, ast.Call) and getattr(d.func, "id", None) == "function"
+                for d in node.decorator_list):  # `@function` or `@function(cache=...)`
             # Dagger turns snake_case into kebab-case for the CLI.
             found[node.name.replace("_", "-")] = {
                 "--" + a.arg.replace("_", "-") for a in node.args.args if a.arg != "self"}
