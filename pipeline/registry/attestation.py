@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,19 +139,11 @@ def verify_attestation(
     repo = repository or image.repository
     tag = attestation_tag(image.digest or "")
     where = f"{image.host}/{repo}:{tag}"
-    manifest = client.get_manifest(repo, tag)
-    if manifest is None:
-        raise PromotionRefused(f"{image}: unvalidated, no attestation ({where} not found)")
-    layer = _envelope_layer(manifest)
-    blob = client.get_blob(repo, layer) if layer else None
-    envelope = signing.parse_envelope(blob) if blob else None
-    if envelope is None:
-        raise PromotionRefused(f"{image}: attestation {where} holds no DSSE envelope")
-    payload = signing.verify(envelope, public_key)
-    if payload is None:
-        raise PromotionRefused(
-            f"{image}: attestation signature invalid (tampered, or signed by another key)"
-        )
+    payload = signed_payload(client, repo, tag, public_key, Refusals(
+        missing=f"{image}: unvalidated, no attestation ({where} not found)",
+        no_envelope=f"{image}: attestation {where} holds no DSSE envelope",
+        bad_signature=f"{image}: attestation signature invalid (tampered, or signed by another key)",
+    ))
     try:
         statement = Statement.model_validate_json(payload)
     except ValidationError as exc:
@@ -192,6 +185,33 @@ def _artifact_manifest(
                     "digest": subject.digest},
     }
     return Manifest.from_bytes(json.dumps(doc, indent=2).encode(), OCI_MANIFEST)
+
+
+@dataclass(frozen=True)
+class Refusals:
+    """What `signed_payload` refuses a missing, envelope-less or badly signed attestation as."""
+
+    missing: str
+    no_envelope: str
+    bad_signature: str
+
+
+def signed_payload(client: RegistryClient, repository: str, tag: str,
+                   public_key: Ed25519PublicKey, refusals: Refusals) -> bytes:
+    """The verified DSSE payload of the attestation stored under `tag` (an image's or a
+    release's); PromotionRefused with the matching line of `refusals` otherwise."""
+    manifest = client.get_manifest(repository, tag)
+    if manifest is None:
+        raise PromotionRefused(refusals.missing)
+    layer = _envelope_layer(manifest)
+    blob = client.get_blob(repository, layer) if layer else None
+    envelope = signing.parse_envelope(blob) if blob else None
+    if envelope is None:
+        raise PromotionRefused(refusals.no_envelope)
+    payload = signing.verify(envelope, public_key)
+    if payload is None:
+        raise PromotionRefused(refusals.bad_signature)
+    return payload
 
 
 def _envelope_layer(manifest: Manifest) -> str | None:

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import InvalidReference, PromotionRefused
 from pipeline.registry import signing
-from pipeline.registry.attestation import DSSE_MEDIA_TYPE, Subject
+from pipeline.registry.attestation import DSSE_MEDIA_TYPE, Refusals, Subject, signed_payload
 from pipeline.registry.client import OCI_MANIFEST, Manifest, RegistryClient
 from pipeline.registry.reference import ImageReference, parse_reference, require_digest
 
@@ -189,18 +189,12 @@ def verify_release(
     where = f"{client.host}/{repository}:{rid}"
     if release.id != rid or release_id(release.digests()) != rid:
         raise PromotionRefused(f"{where}: release id does not match its digests (edited?)")
-    envelope_manifest = client.get_manifest(repository, attestation_tag(rid))
-    if envelope_manifest is None:
-        raise PromotionRefused(f"{where}: unsigned, no attestation ({attestation_tag(rid)})")
-    layer = _envelope_layer(envelope_manifest)
-    blob = client.get_blob(repository, layer) if layer else None
-    envelope = signing.parse_envelope(blob) if blob else None
-    if envelope is None:
-        raise PromotionRefused(f"{where}: attestation holds no DSSE envelope")
-    payload = signing.verify(envelope, public_key)
-    if payload is None:
-        raise PromotionRefused(
-            f"{where}: release attestation signature invalid (tampered, or signed by another key)")
+    payload = signed_payload(client, repository, attestation_tag(rid), public_key, Refusals(
+        missing=f"{where}: unsigned, no attestation ({attestation_tag(rid)})",
+        no_envelope=f"{where}: attestation holds no DSSE envelope",
+        bad_signature=f"{where}: release attestation signature invalid (tampered, or signed by "
+                      "another key)",
+    ))
     try:
         statement = ReleaseStatement.model_validate_json(payload)
     except ValidationError as exc:
@@ -233,15 +227,6 @@ def verify_release(
             raise PromotionRefused(f"{service.reference}: unknown digest (service {name})")
         images[name] = found
     return release, images, manifest
-
-
-def _envelope_layer(manifest: Manifest) -> str | None:
-    try:
-        layers = manifest.json().get("layers") or []
-        return next((lay["digest"] for lay in layers
-                     if lay.get("mediaType") == DSSE_MEDIA_TYPE), None)
-    except (ValueError, AttributeError, TypeError, KeyError):
-        return None  # not an artifact manifest: "holds no DSSE envelope"
 
 
 def _hex(digest: str) -> str:
