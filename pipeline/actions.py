@@ -22,6 +22,7 @@ from pipeline.registry.reference import ImageReference, parse_repository, requir
 from pipeline.registry.releases import RELEASE_ARTIFACT_TYPE, load_release, require_release_id
 from pipeline.registry.render import ServiceImage, render
 from pipeline.registry.signing import load_public_key
+from pipeline.textsafe import printable
 
 
 def _key(key: Ed25519PublicKey | bytes) -> Ed25519PublicKey:
@@ -160,9 +161,9 @@ def release_history(client: RegistryClient, repo: ImageReference, stage: str, *,
 
 
 def _printable(text: str) -> str:
-    """Anyone with push rights writes events: one line, URL passwords masked, no control
-    characters reach the terminal."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in one_line(text))
+    """Anyone with push rights writes events: one line, secrets masked, no control
+    characters reach the terminal (pipeline.textsafe, as every other output)."""
+    return printable(one_line(text))
 
 
 def _release_entries(events: Sequence[release_stages.ReleaseEvent]) -> list[dict]:
