@@ -23,7 +23,7 @@ from pipeline.lanes.build import build_image
 from pipeline.lanes.context import RunContext
 from pipeline.lanes.publish import PublishOptions
 from pipeline.lanes.reach import reach_loopback_registries
-from pipeline.runreport import render_summary
+from pipeline.report.run import render_summary
 from pipeline.validate import (
     SOURCE_EXCLUDE,
     ValidateOptions,

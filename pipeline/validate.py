@@ -26,7 +26,7 @@ from pipeline.lanes.context import RunContext
 from pipeline.lanes.graph import validation_graph
 from pipeline.lanes.publish import PublishOptions
 from pipeline.lanes.secretrefs import load_secret_refs
-from pipeline.runreport import RunReportPaths, write_run_reports
+from pipeline.report.run import RunReportPaths, write_run_reports
 
 # Never sent to the engine: local caches and build output that a Dockerfile rebuilds
 # (the CLI excludes these, the module's `source` argument ignores them).

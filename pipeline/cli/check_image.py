@@ -54,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
     # The image's layer digests start hashing on another core while the contract loads.
     prefetch_digests(args.image)
     # Here, not at the top: `--help` and argument errors need none of these.
-    from pipeline import reports
     from pipeline.contract import load_contract
     from pipeline.errors import ContractError
+    from pipeline.report import findings as reports
     from pipeline.rules import check_image, static_rule_ids
     from pipeline.waivers import apply_waivers
 

@@ -119,7 +119,7 @@ def _run_verification(args: argparse.Namespace, key: Any) -> int:
     from pipeline.engine import connection
     from pipeline.lanes.verify import VerifyOptions, verify_stage
     from pipeline.logs import configure_logging
-    from pipeline.runreport import progress_printer
+    from pipeline.report.run import progress_printer
     from pipeline.validate import SOURCE_EXCLUDE
 
     configure_logging()

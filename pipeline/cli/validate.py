@@ -145,7 +145,7 @@ def run_validate(args: argparse.Namespace) -> int:
     from pipeline.engine import connection
     from pipeline.lanes.publish import PublishOptions
     from pipeline.logs import configure_logging
-    from pipeline.runreport import (
+    from pipeline.report.run import (
         append_step_summary,
         lane_folder,
         progress_printer,

@@ -37,7 +37,7 @@ from pipeline.probes import (
     poll_health,
 )
 from pipeline.registry.baseimage import base_for_service
-from pipeline.reports import write_all
+from pipeline.report.findings import write_all
 from pipeline.rules import check_image, static_rule_ids
 from pipeline.waivers import apply_waivers, waiver_note
 

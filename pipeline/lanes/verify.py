@@ -38,7 +38,7 @@ from pipeline.registry import release_stages
 from pipeline.registry.client import Credentials, RegistryClient
 from pipeline.registry.reference import parse_repository
 from pipeline.registry.releases import Release, verify_release
-from pipeline.runreport import RunReportPaths, write_run_reports
+from pipeline.report.run import RunReportPaths, write_run_reports
 
 
 @dataclass(frozen=True)

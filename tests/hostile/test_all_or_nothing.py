@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import reports
 from pipeline.atomic import replace_directory
 from pipeline.dag.status import LaneResult, LaneStatus, RunResult
 from pipeline.errors import PipelineError, ReportError
 from pipeline.findings import Evidence, Finding
 from pipeline.registry.render import ServiceImage, render
-from pipeline.runreport import write_run_reports
+from pipeline.report import findings as reports
+from pipeline.report.run import write_run_reports
 from tests.hostile.harness import run_cli
 from tests.imagebuilder import ImageBuilder, write_contract
 
@@ -142,7 +142,7 @@ def test_reports_into_a_file_is_one_line(tmp_path: Path) -> None:
 
 def test_run_reports_failing_part_way_leave_the_previous_set(tmp_path: Path,
                                                             monkeypatch) -> None:
-    from pipeline.runreport import writer
+    from pipeline.report.run import writer
 
     out = tmp_path / "reports"
     write_run_reports(RunResult((LaneResult(name="lint", status=LaneStatus.PASSED),)), out)

@@ -9,11 +9,11 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import reports
 from pipeline.dag.status import LaneResult, LaneStatus, RunResult
 from pipeline.findings import Evidence, Finding
-from pipeline.runreport import render_summary
-from pipeline.runreport.markdown import render_markdown
+from pipeline.report import findings as reports
+from pipeline.report.run import render_summary
+from pipeline.report.run.markdown import render_markdown
 from pipeline.textsafe import markdown, portable, printable
 from tests.hostile.harness import run_cli
 from tests.imagebuilder import ImageBuilder, write_contract

@@ -22,7 +22,7 @@ import pytest
 from pipeline.registry import signing
 from pipeline.registry.attestation import verify_attestation
 from pipeline.registry.reference import parse_reference
-from pipeline.runreport.summary import RunSummary
+from pipeline.report.run.summary import RunSummary
 from tests.module.conftest import (
     PASSWORD,
     REVISION,
@@ -216,9 +216,9 @@ def test_dagger_check_runs_the_gates_in_a_user_repository(checkout, env, tmp_pat
     shutil.copytree(checkout, user / "tools/pipeline",
                     ignore=lambda d, names: top_level_only & set(names) if d == str(checkout) else ())
     # Dagger honours .gitignore: the sample's `**/reports/` would also drop the vendored
-    # module's `pipeline/reports` package (a git-referenced toolchain is not affected).
+    # module's `pipeline/report/findings` package (a git-referenced toolchain is not affected).
     with (user / ".gitignore").open("a") as ignore:
-        ignore.write("!/tools/pipeline/pipeline/reports/\n")
+        ignore.write("!/tools/pipeline/pipeline/report/findings/\n")
     subprocess.run(["git", "init", "-q"], cwd=user, check=True)
     for line in ("dagger init --name=taskflow", "dagger toolchain install ./tools/pipeline"):
         step = call(line, user, env)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pipeline.contract import Health
 from pipeline.findings import Finding, Severity
 from pipeline.probes import HealthAnswer, json_subset, judge_startup
-from pipeline.reports.junit import finding_cases
+from pipeline.report.findings.junit import finding_cases
 from tests.conftest import ROOT
 
 

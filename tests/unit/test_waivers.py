@@ -15,11 +15,11 @@ from pathlib import Path
 import anyio
 import pytest
 
-from pipeline import reports
 from pipeline.contract.models import Waiver
 from pipeline.dag import Graph, Lane, LaneOutcome, LaneStatus, run_graph
 from pipeline.findings import Finding, Severity, Verdict
-from pipeline.runreport import RunSummary, render_markdown, render_summary, write_run_reports
+from pipeline.report import findings as reports
+from pipeline.report.run import RunSummary, render_markdown, render_summary, write_run_reports
 from pipeline.waivers import apply_waivers
 
 DAY = datetime.date(2026, 6, 1)

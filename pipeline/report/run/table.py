@@ -9,7 +9,7 @@ from typing import TextIO
 from pipeline.dag.graph import critical_path_of
 from pipeline.dag.scheduler import EventCallback, LaneEvent
 from pipeline.dag.status import LaneResult, LaneStatus, RunResult
-from pipeline.runreport.format import (
+from pipeline.report.run.format import (
     count_line,
     detail,
     format_duration,

@@ -18,7 +18,7 @@ import pytest
 
 from pipeline.dag import CaseCounts, Graph, Lane, LaneOutcome, LaneStatus, RunResult, run_graph
 from pipeline.errors import ReportError
-from pipeline.runreport import (
+from pipeline.report.run import (
     RunSummary,
     append_step_summary,
     progress_printer,
@@ -26,7 +26,7 @@ from pipeline.runreport import (
     render_summary,
     write_run_reports,
 )
-from pipeline.runreport import writer as writer_module
+from pipeline.report.run import writer as writer_module
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 Layout of ``out_dir``::
 
-    summary.json      the run as data (pipeline.runreport.summary.RunSummary)
+    summary.json      the run as data (pipeline.report.run.summary.RunSummary)
     junit.xml         every lane as a testsuite, the lanes' own JUnit files merged in
     summary.md        for $GITHUB_STEP_SUMMARY
     summary.txt       the terminal table
@@ -31,12 +31,12 @@ from pipeline.atomic import replace_directory
 from pipeline.dag.messages import one_line
 from pipeline.dag.status import LaneResult, RunResult
 from pipeline.errors import ReportError
-from pipeline.runreport.junit import merged_junit, write_junit
-from pipeline.runreport.markdown import render_markdown
-from pipeline.runreport.summary import run_summary
-from pipeline.runreport.table import render_summary
+from pipeline.report.run.junit import merged_junit, write_junit
+from pipeline.report.run.markdown import render_markdown
+from pipeline.report.run.summary import run_summary
+from pipeline.report.run.table import render_summary
 
-log = structlog.get_logger("pipeline.runreport")
+log = structlog.get_logger("pipeline.report.run")
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 

@@ -7,11 +7,11 @@
     return run.exit_code
 """
 
-from pipeline.runreport.junit import merged_junit
-from pipeline.runreport.markdown import append_step_summary, render_markdown
-from pipeline.runreport.summary import RunSummary, run_summary
-from pipeline.runreport.table import progress_line, progress_printer, render_summary
-from pipeline.runreport.writer import RunReportPaths, lane_folder, write_run_reports
+from pipeline.report.run.junit import merged_junit
+from pipeline.report.run.markdown import append_step_summary, render_markdown
+from pipeline.report.run.summary import RunSummary, run_summary
+from pipeline.report.run.table import progress_line, progress_printer, render_summary
+from pipeline.report.run.writer import RunReportPaths, lane_folder, write_run_reports
 
 __all__ = [
     "RunReportPaths",

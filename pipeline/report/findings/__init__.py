@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pipeline.atomic import replace_directory
 from pipeline.errors import ReportError
 from pipeline.findings import Finding, Severity, Verdict
-from pipeline.reports import jsonreport, junit, markdown, sarif, text
+from pipeline.report.findings import jsonreport, junit, markdown, sarif, text
 
 if TYPE_CHECKING:
     from pipeline.waivers import WaiverStatus

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import reports
 from pipeline.errors import ReportError
 from pipeline.findings import Evidence, Finding, Severity, Verdict
+from pipeline.report import findings as reports
 
 FINDINGS = [
     Finding("user.root", "the image runs as root", (Evidence(detail="no USER"),), subject="api"),

@@ -7,7 +7,7 @@ suites renamed "<lane>/<suite>" so a reader knows where they came from. A file
 that is missing or unreadable becomes an <error> testcase: the report is still
 written and the problem is visible to any JUnit consumer.
 
-Lane suites are built with pipeline.reports.junit (the findings reports' writer),
+Lane suites are built with pipeline.report.findings.junit (the findings reports' writer),
 so both JUnit outputs share one shape (testsuites > testsuite > testcase >
 failure|error|skipped); this module adds the merge and the recounted totals.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pipeline.dag.messages import one_line
 from pipeline.dag.status import LaneResult, LaneStatus, RunResult
-from pipeline.reports import junit
+from pipeline.report.findings import junit
 from pipeline.textsafe import mask_secrets, portable
 
 
@@ -34,7 +34,7 @@ class JUnitSource:
 
 
 def _seconds(value: float) -> str:
-    return f"{value:.3f}"  # as pipeline.reports.junit writes times
+    return f"{value:.3f}"  # as pipeline.report.findings.junit writes times
 
 
 def lane_suite(result: LaneResult) -> ET.Element:

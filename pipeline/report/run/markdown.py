@@ -8,8 +8,8 @@ from pathlib import Path
 from pipeline.dag.graph import critical_path_of
 from pipeline.dag.status import LaneResult, LaneStatus, RunResult
 from pipeline.errors import ReportError
-from pipeline.reports.markdown import cell, table
-from pipeline.runreport.format import (
+from pipeline.report.findings.markdown import cell, table
+from pipeline.report.run.format import (
     count_line,
     detail,
     format_duration,
