@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,37 +246,37 @@ def _optional_default(default: str | None) -> bool:
     return text not in ('""', "''", "None", "")
 
 
-def scan_python_env(repo: Repo, path: Path, guess: ServiceGuess) -> None:
+def _scan_env(repo: Repo, path: Path, guess: ServiceGuess, pattern: re.Pattern[str],
+              why: Callable[[re.Match[str], str, str], str | None]) -> None:
+    """Record each variable `pattern` finds in `path` as required, with `why(match, line, text)`
+    as the reason (None: the read has a default, so it is not required)."""
     text = repo.read(path)
     for number, line in enumerate(text.splitlines(), start=1):
-        for m in _PY_ENV.finditer(line):
-            name = m.group(1) or m.group(3)
-            if name in _IGNORED_ENV or name in guess.env_required:
+        for m in pattern.finditer(line):
+            name = next((g for g in m.groups() if g), None)
+            if not name or name in _IGNORED_ENV or name in guess.env_required:
                 continue
-            if m.group(1) and _optional_default(m.group(2)):
-                continue
-            guess.env_required[name] = f"{repo.rel(path)}:{number} reads it with no default"
+            reason = why(m, line, text)
+            if reason is not None:
+                guess.env_required[name] = f"{repo.rel(path)}:{number} {reason}"
+
+
+def scan_python_env(repo: Repo, path: Path, guess: ServiceGuess) -> None:
+    _scan_env(repo, path, guess, _PY_ENV, lambda m, line, text: (
+        None if m.group(1) and _optional_default(m.group(2)) else "reads it with no default"))
 
 
 def scan_js_env(repo: Repo, path: Path, guess: ServiceGuess) -> None:
-    text = repo.read(path)
-    for number, line in enumerate(text.splitlines(), start=1):
-        for m in _JS_ENV.finditer(line):
-            name = m.group(1) or m.group(2)
-            if name in _IGNORED_ENV or name in guess.env_required or "||" in line or "??" in line:
-                continue
-            guess.env_required[name] = f"{repo.rel(path)}:{number} reads process.env.{name}"
+    _scan_env(repo, path, guess, _JS_ENV, lambda m, line, text: (
+        None if "||" in line or "??" in line
+        else f"reads process.env.{m.group(1) or m.group(2)}"))
 
 
 def scan_shell_env(repo: Repo, path: Path, guess: ServiceGuess) -> None:
-    text = repo.read(path)
-    for number, line in enumerate(text.splitlines(), start=1):
-        for m in _SH_REQUIRED.finditer(line):
-            name = m.group(1) or m.group(2)
-            if name and re.search(rf"\$\{{{name}:-[^}}]", text):
-                continue  # ${NAME:-value}: it has a default
-            if name and name not in _IGNORED_ENV and name not in guess.env_required:
-                guess.env_required[name] = f"{repo.rel(path)}:{number} says it is required"
+    def why(m: re.Match[str], line: str, text: str) -> str | None:
+        name = m.group(1) or m.group(2)
+        return None if re.search(rf"\$\{{{name}:-[^}}]", text) else "says it is required"  # ${NAME:-value}
+    _scan_env(repo, path, guess, _SH_REQUIRED, why)
 
 
 def test_env_names(repo: Repo, directory: Path) -> list[tuple[str, str]]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -40,34 +42,34 @@ def test_nginx_serves_the_app_with_spa_fallback_and_proxies_api(frontend: str) -
     assert api.status_code == 200 and isinstance(api.json(), list)
 
 
-def test_frontend_entrypoint_refuses_a_missing_backend_url(frontend_build: Path) -> None:
+@contextmanager
+def nginx(frontend_build: Path, backend_url: str) -> Iterator[stack.Service]:
+    """The built frontend served by nginx through the image's entrypoint, stopped after."""
     try:
-        service, run_dir = stack.start_nginx(frontend_build, "")
+        service, run_dir = stack.start_nginx(frontend_build, backend_url)
     except stack.Unavailable as exc:
         missing("nginx", str(exc))
     try:
+        yield service
+    finally:
+        service.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def test_frontend_entrypoint_refuses_a_missing_backend_url(frontend_build: Path) -> None:
+    with nginx(frontend_build, "") as service:
         assert service.process.wait(timeout=10) == 2
         assert service.output().strip() == (
             "taskflow-frontend: BACKEND_URL is required (e.g. http://backend:8000)"
         )
-    finally:
-        service.stop()
-        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def test_frontend_starts_before_its_backend_resolves(frontend_build: Path) -> None:
     # In a pipeline the backend's name may not resolve yet: the SPA must still be served.
-    try:
-        service, run_dir = stack.start_nginx(frontend_build, "http://taskflow-backend.invalid:8000")
-    except stack.Unavailable as exc:
-        missing("nginx", str(exc))
-    try:
+    with nginx(frontend_build, "http://taskflow-backend.invalid:8000") as service:
         service.wait_for("/healthz")
         assert httpx.get(f"{service.url}/", timeout=10).status_code == 200
         assert httpx.get(f"{service.url}/api/tasks", timeout=20).status_code >= 500
-    finally:
-        service.stop()
-        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @pytest.mark.browser
