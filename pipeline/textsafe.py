@@ -17,7 +17,7 @@ Three layers, each built on the one before:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 # -- secrets -------------------------------------------------------------------------
@@ -39,11 +39,44 @@ REDACTED = "[redacted]"
 
 def mask_secrets(text: str) -> str:
     """`text` with private keys, URL passwords and Authorization credentials masked."""
-    if "PRIVATE KEY" in text:
-        text = _PEM.sub(lambda m: f"-----BEGIN {m.group(1)}----- {REDACTED}", text)
+    text = mask_private_keys(text)
     if "@" in text:
         text = _REF_PASSWORD.sub(r"\g<head>***@", _URL_PASSWORD.sub(r"\g<head>***@", text))
     return _BEARER.sub(rf"\g<head>{REDACTED}", text)
+
+
+_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+
+
+def mask_private_keys(text: str) -> str:
+    """`text` with private-key PEM blocks masked, and nothing else changed."""
+    if "PRIVATE KEY" not in text:
+        return text
+    return _PEM.sub(lambda m: f"-----BEGIN {m.group(1)}----- {REDACTED}", text)
+
+
+def mask_secret_lines(lines: Iterable[str], *, keys_only: bool = False) -> Iterator[str]:
+    """`mask_secrets` over a stream of lines, in bounded memory: a private key whose block
+    spans lines is dropped from its BEGIN line up to and including its END line.
+    `keys_only`: mask private keys and nothing else (binary data, where a URL-shaped
+    run of bytes is no URL)."""
+    mask = mask_private_keys if keys_only else mask_secrets
+    inside = False
+    for line in lines:
+        if inside:
+            end = _PEM_END.search(line)
+            if end is None:
+                continue
+            line, inside = line[end.end():], False
+        begins = list(_PEM_BEGIN.finditer(line))
+        if begins and not _PEM_END.search(line, begins[-1].end()):
+            inside = True  # the key goes on below this line
+            tail = "\n" if line.endswith("\n") else ""
+            line = mask(line.rstrip("\n")) + tail
+        else:
+            line = mask(line)
+        yield line
 
 
 # -- machine formats (JSON, SARIF, XML) ----------------------------------------------

@@ -14,7 +14,7 @@ from pipeline.findings import Evidence, Finding
 from pipeline.report import findings as reports
 from pipeline.report.run import render_summary
 from pipeline.report.run.markdown import render_markdown
-from pipeline.textsafe import markdown, portable, printable
+from pipeline.textsafe import markdown, mask_secrets, portable, printable
 from tests.hostile.harness import run_cli
 from tests.imagebuilder import ImageBuilder, write_contract
 
@@ -93,3 +93,50 @@ def test_crafted_file_names_through_check_image(tmp_path: Path) -> None:
             ET.fromstring(body.encode())
         else:
             assert FAKE not in body.splitlines()
+
+
+# Lane files (logs, test reports) are copied into the reports with secrets masked, streamed.
+_key_body = st.lists(st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=",
+                             min_size=20, max_size=64), min_size=1, max_size=5)
+_plain_lines = st.lists(st.text(st.characters(blacklist_characters="\n", codec="utf-8"),
+                                max_size=40), max_size=5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(before=_plain_lines, body=_key_body, after=_plain_lines, kind=st.sampled_from(
+    ["RSA PRIVATE KEY", "PRIVATE KEY", "OPENSSH PRIVATE KEY", "EC PRIVATE KEY"]),
+    terminated=st.booleans(), prefix=st.sampled_from(["", "key=", "  "]))
+def test_a_copied_lane_file_never_holds_a_private_key(tmp_path_factory, before, body, after,
+                                                      kind, terminated, prefix) -> None:
+    from pipeline.report.run.writer import copy_masked
+
+    body = [f"Zq{line}" for line in body]   # never empty, never a marker
+    lines = [*before, f"{prefix}-----BEGIN {kind}-----", *body,
+             *([f"-----END {kind}----- tail"] if terminated else []), *after]
+    work = tmp_path_factory.mktemp("copy")
+    (work / "in.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    copy_masked(work / "in.log", work / "out.log")
+    out = (work / "out.log").read_bytes().decode("utf-8")
+    for line in body:
+        assert line not in out
+    assert "[redacted]" in out
+    if "\0" not in "".join(before):  # text: what comes before the key is kept, masked
+        for line in before:
+            assert mask_secrets(line) in out
+    if terminated:
+        assert " tail\n" in out
+
+
+def test_a_binary_lane_file_is_copied_as_it_is(tmp_path: Path) -> None:
+    from pipeline.report.run.writer import copy_masked
+
+    data = b"\x89PNG\r\n\x1a\n\0\0" + b"Bearer abcdefghijklmnop" + bytes(range(256))
+    (tmp_path / "shot.png").write_bytes(data)
+    copy_masked(tmp_path / "shot.png", tmp_path / "copy.png")
+    assert (tmp_path / "copy.png").read_bytes() == data
+    # ...but a key in it is still masked.
+    (tmp_path / "dump.bin").write_bytes(data + b"\n-----BEGIN PRIVATE KEY-----\nMIIsecretZZ\n"
+                                        b"-----END PRIVATE KEY-----\n" + data)
+    copy_masked(tmp_path / "dump.bin", tmp_path / "dump.copy")
+    copied = (tmp_path / "dump.copy").read_bytes()
+    assert b"MIIsecretZZ" not in copied and copied.startswith(data) and copied.endswith(data)

@@ -7,7 +7,7 @@ Layout of ``out_dir``::
     summary.md        for $GITHUB_STEP_SUMMARY
     summary.txt       the terminal table
     results.sarif     the lanes' SARIF reports merged (one run per file), if any
-    lanes/<lane>/     files a lane declared (reports, log), copied
+    lanes/<lane>/     files a lane declared (reports, log), copied with secrets masked
 
 Everything is written into a temporary sibling directory which then replaces
 ``out_dir`` whole (pipeline.atomic.replace_directory), so a crash leaves either
@@ -35,6 +35,7 @@ from pipeline.report.run.junit import merged_junit, write_junit
 from pipeline.report.run.markdown import render_markdown
 from pipeline.report.run.summary import run_summary
 from pipeline.report.run.table import render_summary
+from pipeline.textsafe import mask_secret_lines
 
 log = structlog.get_logger("pipeline.report.run")
 
@@ -132,13 +133,31 @@ def _copy_lane_files(
             while target.exists():
                 target = target.with_name("_" + target.name)
             if source.is_dir():
-                shutil.copytree(source, target, symlinks=True)
+                shutil.copytree(source, target, symlinks=True, copy_function=copy_masked)
             else:
-                shutil.copy2(source, target)
+                copy_masked(source, target)
             files.setdefault(result.name, []).append(target.relative_to(staging).as_posix())
             if target.is_file() and target.name.endswith((".sarif", ".sarif.json")):
                 sarif.append(target)
     return files, missing, sarif
+
+
+def copy_masked(source: str | Path, target: str | Path) -> None:
+    """Copy a lane's file with private keys, URL passwords and bearer tokens masked.
+
+    Lane files hold what user code printed (a test that cats a key, a log line with a
+    connection URL); the engine scrubs only the values it was given as secrets. The file
+    is streamed line by line (bounded memory). In a file with a NUL byte near its start
+    (a screenshot) only private keys are masked, so other bytes stay as they were.
+    """
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        binary = b"\0" in src.read(8192)
+        src.seek(0)
+        lines = (raw.decode("utf-8", "surrogateescape")
+                 for raw in iter(lambda: src.readline(1 << 20), b""))
+        for line in mask_secret_lines(lines, keys_only=binary):
+            dst.write(line.encode("utf-8", "surrogateescape"))
+    shutil.copystat(source, target)
 
 
 def _write_merged_sarif(sources: list[Path], target: Path) -> bool:
