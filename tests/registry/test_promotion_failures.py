@@ -41,7 +41,7 @@ def test_two_concurrent_promotions_of_different_digests(registry, make_image, ke
     digests = {require_digest(ref).digest for ref in refs}
     with RegistryClient(registry.host) as check:
         current = check.head_manifest(REPO, TAG)
-        entries = stages.history(stages.read_events(check, REPO, "staging"))
+        entries = stages.history(stages.read_events(check, REPO, "staging", stages.DigestEvent))
     assert current in digests
     assert {e.event.digest for e in entries} == digests
     assert all(e.status == "completed" for e in entries)
@@ -86,7 +86,7 @@ def test_registry_dies_mid_promotion_then_retry_completes(
     registry.start()  # same storage, same port
     with RegistryClient(registry.host, retry=FAST_RETRY) as fresh:
         seen.append(fresh.head_manifest(REPO, TAG))
-        entries = stages.history(stages.read_events(fresh, REPO, "staging"))
+        entries = stages.history(stages.read_events(fresh, REPO, "staging", stages.DigestEvent))
         assert [e.status for e in entries] == ["completed", "interrupted"]
 
         with pytest.raises(PromotionRefused):  # still no way in for an unvalidated digest
@@ -94,7 +94,7 @@ def test_registry_dies_mid_promotion_then_retry_completes(
         retried = promote(fresh, target, "staging", key_pair[1], reason="release 2, retry")
         assert retried.outcome == "promoted"
         seen.append(fresh.head_manifest(REPO, TAG))
-        entries = stages.history(stages.read_events(fresh, REPO, "staging"))
+        entries = stages.history(stages.read_events(fresh, REPO, "staging", stages.DigestEvent))
 
     assert [e.status for e in entries] == ["completed", "interrupted", "completed"]
     assert seen[-1] == require_digest(target).digest

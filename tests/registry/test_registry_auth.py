@@ -6,7 +6,8 @@ import bcrypt
 import pytest
 
 from pipeline.errors import RegistryError
-from pipeline.registry.client import Credentials, RegistryClient
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.credentials import Credentials
 from tests.registry.conftest import FAST_RETRY, serve
 from tests.registry.regimages import push_image
 from tests.registry.regserver import RegistryServer

@@ -11,7 +11,8 @@ import pytest
 from pipeline.errors import RegistryError
 from pipeline.registry import stages
 from pipeline.registry.attestation import attest
-from pipeline.registry.client import Credentials, RegistryClient
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.credentials import Credentials
 from pipeline.registry.promotion import promote, rollback
 from pipeline.registry.reference import require_digest
 from tests.registry.conftest import CONTRACT_SHA256, FAST_RETRY, LANES, serve

@@ -11,7 +11,9 @@ import yaml
 
 from pipeline.errors import PromotionRefused, RegistryError
 from pipeline.registry import release_stages, signing
-from pipeline.registry.client import Manifest, RegistryClient
+from pipeline.registry.artifact import empty_config
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.oci import Manifest
 from pipeline.registry.reference import parse_repository, require_digest
 from pipeline.registry.releases import (
     RELEASE_ANNOTATION,
@@ -229,11 +231,11 @@ def test_two_concurrent_promotions_end_with_one_release_whole(registry, publish,
 
 def test_render_writes_the_whole_release_the_stage_holds(client, registry, publish, key_pair,
                                                          tmp_path):
-    from pipeline.actions import render_release_stage
+    from pipeline.actions import write_release_deploy_files
 
     rid = publish()
     release_stages.promote_release(client, _repo(registry), rid, "staging", key_pair[1])
-    written = render_release_stage(f"{registry.host}/{RELEASES}", "staging", tmp_path / "out")
+    written = write_release_deploy_files(f"{registry.host}/{RELEASES}", "staging", tmp_path / "out")
     assert len(written) == 3
     compose = yaml.safe_load((tmp_path / "out" / "compose.yaml").read_text())
     release = release_stages.held_release(client, RELEASES, "staging")
@@ -328,7 +330,7 @@ def test_cli_promote_release_history_rollback_render(run, registry, publish, key
 def test_a_junk_release_record_is_a_one_line_refusal(client, registry, key_pair, annotation):
     rid = "rel-" + "a" * 24
     doc = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-           "config": client.empty_config(RELEASES), "layers": [],
+           "config": empty_config(client, RELEASES), "layers": [],
            "annotations": {RELEASE_ANNOTATION: annotation}}
     client.put_manifest(RELEASES, rid, Manifest.from_bytes(json.dumps(doc).encode()))
     with pytest.raises(PromotionRefused, match="not a release manifest") as info:
