@@ -4,7 +4,6 @@ a registry killed mid-move then a retry, two concurrent moves, render from the s
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 import yaml
@@ -23,7 +22,7 @@ from pipeline.registry.releases import (
     release_id,
     verify_release,
 )
-from tests.registry.conftest import CONTRACT_SHA256, FAST_RETRY, LANES
+from tests.registry.conftest import CONTRACT_SHA256, FAST_RETRY, LANES, at_once
 
 pytestmark = pytest.mark.registry
 RELEASES = "team/releases"
@@ -205,23 +204,8 @@ def test_two_concurrent_promotions_end_with_one_release_whole(registry, publish,
     rids = [publish(), publish()]
     repo = _repo(registry)
     for _round in range(3):
-        barrier = threading.Barrier(2)
-        errors: list[Exception] = []
-
-        def run(rid: str, barrier=barrier, errors=errors) -> None:
-            with RegistryClient(registry.host, retry=FAST_RETRY) as own:
-                barrier.wait()
-                try:
-                    release_stages.promote_release(own, repo, rid, "staging", key_pair[1], "race")
-                except Exception as exc:  # noqa: BLE001 - reported below
-                    errors.append(exc)
-
-        threads = [threading.Thread(target=run, args=(rid,)) for rid in rids]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        assert not errors
+        at_once(registry.host, lambda own, rid: release_stages.promote_release(
+            own, repo, rid, "staging", key_pair[1], "race"), rids)
         with RegistryClient(registry.host) as check:
             held = release_stages.held_release(check, RELEASES, "staging")
             assert held.id in rids
