@@ -28,7 +28,6 @@ Events are stage events (stages.StageEvent, written once by stages.write_event) 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,7 +126,7 @@ def promote_release(
         events.emit_to_log("stage.unchanged", stage=stage, release=rid, actor=events.actor(),
                            reason=reason)
         return result
-    op = uuid.uuid4().hex
+    op = stages.new_operation_id()
     common = dict(id=op, action=action, stage=stage, release=rid,
                   from_release=current.id if current else None, actor=events.actor(),
                   reason=reason)
@@ -162,7 +161,7 @@ def record_verification(
     client: RegistryClient, repository: ImageReference, stage: str, rid: str, passed: bool,
     details: Sequence[str], reason: str = "",
 ) -> ReleaseEvent:
-    event = ReleaseEvent(id=uuid.uuid4().hex, phase="done", action="verify", stage=stage,
+    event = ReleaseEvent(id=stages.new_operation_id(), phase="done", action="verify", stage=stage,
                          release=rid, passed=passed, details=list(details),
                          actor=events.actor(), reason=reason, at=stages.now())
     write_event(client, repository.repository, event)
