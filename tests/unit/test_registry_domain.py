@@ -186,3 +186,19 @@ def test_rollbacks_retrace_the_distinct_promotions(promoted, rollbacks):
     assert remaining == trail[: len(remaining)]  # a prefix: nothing invented, order kept
     assert remaining[-1] == current
     assert len(remaining) == max(1, len(trail) - rollbacks)
+
+
+# -- errors say what happened; exit codes unchanged -----------------------------
+
+def test_stage_errors_have_their_own_documented_classes():
+    from pipeline import errors
+
+    with pytest.raises(errors.InvalidStageName) as info:
+        stages.stage_tag("Prod!")
+    assert isinstance(info.value, InvalidReference) and info.value.exit_code == 2
+    assert issubclass(errors.StageEmpty, errors.PromotionRefused)
+    assert errors.StageEmpty("x").exit_code == 1
+    assert signing.SigningKeyError is errors.SigningKeyError
+    assert errors.SigningKeyError("x").exit_code == 2
+    for name in ("InvalidStageName", "StageEmpty", "SigningKeyError"):
+        assert name in (errors.__doc__ or ""), f"{name} missing from the hierarchy docstring"
