@@ -26,10 +26,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
 
 from pipeline.registry import signing  # noqa: E402
 from pipeline.registry.attestation import attest  # noqa: E402
@@ -67,27 +71,90 @@ def layer_traffic(lines: list[re.Match[str]], layers: set[str]) -> tuple[int, in
     return served, uploads
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+class LayerMeter:
+    """Times actions and counts the layer bytes each moved, by the client's own counters
+    (pipeline only) and in the registry's access log (every tool)."""
+
+    def __init__(self, client: RegistryClient, log: Path, layers: set[str]) -> None:
+        self.client, self.log, self.layers = client, log, layers
+        self.offset = 0
+        self.results: dict[str, list[tuple[float, int, int, int]]] = {}
+
+    def read_log(self) -> list[re.Match[str]]:
+        """The access-log lines since the last read."""
+        lines, self.offset = access_lines(self.log, self.offset)
+        return lines
+
+    def measure(self, name: str, action) -> None:
+        before = self.client.stats.bytes_of(sorted(self.layers))
+        t0 = time.perf_counter()
+        action()
+        seconds = time.perf_counter() - t0
+        served, uploads = layer_traffic(self.read_log(), self.layers)
+        moved = self.client.stats.bytes_of(sorted(self.layers)) - before
+        self.results.setdefault(name, []).append((seconds, moved, served, uploads))
+
+    def print_table(self, width: int, moved_header: str) -> None:
+        """Median and min time, and the most layer bytes any run moved, per operation
+        (client bytes for pipeline's own operations only)."""
+        print(f"\n{'operation':<{width}} {'median s':>9} {'min s':>7} "
+              f"{moved_header:>{len(moved_header) + 1}} {'log GET bytes':>14} {'uploads':>8}")
+        for name, rows in self.results.items():
+            times = [r[0] for r in rows]
+            moved = max(r[1] for r in rows) if name.startswith("promote") else "n/a"
+            print(f"{name:<{width}} {statistics.median(times):>9.3f} {min(times):>7.3f} "
+                  f"{moved:>{len(moved_header) + 1}} {max(r[2] for r in rows):>14} "
+                  f"{max(r[3] for r in rows):>8}")
+
+    def median(self, name: str) -> float:
+        return statistics.median(r[0] for r in self.results[name])
+
+
+CRANE_MISSING = ("\ncrane: not installed (go install "
+                 "github.com/google/go-containerregistry/cmd/crane@v0.20.2); peer not measured")
+
+
+@dataclass
+class Bench:
+    """What a registry benchmark runs with: its options, a fresh registry, a key pair, a
+    client, and crane when installed."""
+
+    args: argparse.Namespace
+    server: RegistryServer
+    crane: str | None
+    private: bytes
+    public: Ed25519PublicKey
+    client: RegistryClient
+
+
+def bench_main(description: str, prefix: str, run: Callable[[Bench], int]) -> int:
+    """Parse the shared options, start docker-registry in a temporary directory (events
+    logged there too), and `run` the benchmark against it."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--layer-mb", type=int, default=100)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    crane = crane_binary()
-
-    with tempfile.TemporaryDirectory(prefix="promote-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        os.environ["PIPELINE_EVENT_LOG"] = str(Path(tmp) / "events.jsonl")
         server = RegistryServer(Path(tmp))
         server.start()
         try:
-            return run(server, crane, args)
+            private, public_pem = signing.generate_key_pair()
+            public = signing.load_public_key(public_pem, source="bench")
+            with RegistryClient(server.host) as client:
+                return run(Bench(args, server, crane_binary(), private, public, client))
         finally:
             server.stop()
 
 
-def run(server: RegistryServer, crane: str | None, args: argparse.Namespace) -> int:
-    private, public_pem = signing.generate_key_pair()
-    public = signing.load_public_key(public_pem, source="bench")
-    client = RegistryClient(server.host)
+def main() -> int:
+    return bench_main(__doc__.splitlines()[0], "promote-bench-", run)
+
+
+def run(bench: Bench) -> int:
+    args, server, crane, client = bench.args, bench.server, bench.crane, bench.client
+    private, public = bench.private, bench.public
     size = args.layers * args.layer_mb * 1024 * 1024
     started = time.perf_counter()
     manifest = push_image(client, "bench/app", [args.layer_mb * 1024 * 1024] * args.layers)
@@ -96,35 +163,29 @@ def run(server: RegistryServer, crane: str | None, args: argparse.Namespace) -> 
     attest(client, ref, ["build", "contract", "e2e"], "00" * 32, "bench", private)
     layers = set(manifest.blob_digests()[1:])
     pushed = client.stats.bytes_of(sorted(layers))
-    lines, offset = access_lines(server.log_path, 0)
+    meter = LayerMeter(client, server.log_path, layers)
     print(f"image: {ref}")
     print(f"  {args.layers} layers of {args.layer_mb} MiB random data ({size} bytes uncompressed)")
     print(f"  initial push: {push_seconds:.2f} s, {pushed} layer bytes sent, "
-          f"{layer_traffic(lines, layers)[1]} upload requests in the registry log "
+          f"{layer_traffic(meter.read_log(), layers)[1]} upload requests in the registry log "
           "(shows the counters see layer traffic)")
-
-    results: dict[str, list[tuple[float, int, int, int]]] = {}
-
-    def measure(name: str, action) -> None:
-        nonlocal offset
-        client_before = client.stats.bytes_of(sorted(layers))
-        t0 = time.perf_counter()
-        action()
-        seconds = time.perf_counter() - t0
-        lines, offset = access_lines(server.log_path, offset)
-        served, uploads = layer_traffic(lines, layers)
-        moved = client.stats.bytes_of(sorted(layers)) - client_before
-        results.setdefault(name, []).append((seconds, moved, served, uploads))
 
     env = dict(os.environ)
     events_log = open(os.devnull, "w")  # promotion events go to stderr; keep the table readable
     real_stderr, sys.stderr = sys.stderr, events_log
     try:
-        run_all(args, crane, client, ref, public, server, measure, env)
+        run_all(args, crane, client, ref, public, server, meter.measure, env)
     finally:
         sys.stderr = real_stderr
         events_log.close()
-    report(results, crane)
+    meter.print_table(36, "layer bytes")
+    if not crane:
+        print(CRANE_MISSING)
+    else:
+        ratio = meter.median("promote (same repository)") / meter.median(
+            "crane copy (same repository)")
+        print(f"\nratio promote/crane (same repository, median): {ratio:.2f}")
+        print("(promote also verifies the signed attestation and writes two history events)")
     return 0
 
 
@@ -142,26 +203,6 @@ def run_all(args, crane, client, ref, public, server, measure, env) -> None:
             measure("crane copy (other repository)", lambda i=i: subprocess.run(
                 [crane, "copy", "--insecure", ref, f"{server.host}/bench/crane-{i}:stage"],
                 check=True, capture_output=True, env=env))
-
-
-def report(results, crane) -> None:
-    print(f"\n{'operation':<36} {'median s':>9} {'min s':>7} {'layer bytes':>12} "
-          f"{'log GET bytes':>14} {'uploads':>8}")
-    for name, rows in results.items():
-        times = [r[0] for r in rows]
-        moved = max(r[1] for r in rows) if name.startswith("promote") else None
-        print(f"{name:<36} {statistics.median(times):>9.3f} {min(times):>7.3f} "
-              f"{moved if moved is not None else 'n/a':>12} {max(r[2] for r in rows):>14} "
-              f"{max(r[3] for r in rows):>8}")
-    if not crane:
-        print("\ncrane: not installed (go install "
-              "github.com/google/go-containerregistry/cmd/crane@v0.20.2); peer not measured")
-    else:
-        promote_median = statistics.median(r[0] for r in results["promote (same repository)"])
-        crane_median = statistics.median(r[0] for r in results["crane copy (same repository)"])
-        ratio = promote_median / crane_median
-        print(f"\nratio promote/crane (same repository, median): {ratio:.2f}")
-        print("(promote also verifies the signed attestation and writes two history events)")
 
 
 if __name__ == "__main__":

@@ -16,51 +16,30 @@ Usage: .venv/bin/python benchmarks/release_bench.py [--layers 3] [--layer-mb 100
 
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.promote_bench import access_lines, crane_binary, layer_traffic  # noqa: E402
-from pipeline.registry import signing  # noqa: E402
-from pipeline.registry.client import RegistryClient  # noqa: E402
+from benchmarks.promote_bench import CRANE_MISSING, Bench, LayerMeter, bench_main  # noqa: E402
 from pipeline.registry.reference import parse_repository  # noqa: E402
 from pipeline.registry.release_stages import promote_release  # noqa: E402
 from pipeline.registry.releases import new_release, publish_release  # noqa: E402
 from tests.registry.regimages import push_image  # noqa: E402
-from tests.registry.regserver import RegistryServer  # noqa: E402
 
 SERVICES = ("backend", "frontend")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--layers", type=int, default=3)
-    parser.add_argument("--layer-mb", type=int, default=100)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    crane = crane_binary()
-    with tempfile.TemporaryDirectory(prefix="release-bench-") as tmp:
-        os.environ["PIPELINE_EVENT_LOG"] = str(Path(tmp) / "events.jsonl")
-        server = RegistryServer(Path(tmp))
-        server.start()
-        try:
-            return run(server, crane, args)
-        finally:
-            server.stop()
+    return bench_main(__doc__.splitlines()[0], "release-bench-", run)
 
 
-def run(server: RegistryServer, crane: str | None, args: argparse.Namespace) -> int:
-    private, public_pem = signing.generate_key_pair()
-    public = signing.load_public_key(public_pem, source="bench")
-    client = RegistryClient(server.host)
+def run(bench: Bench) -> int:
+    args, server, crane, client = bench.args, bench.server, bench.crane, bench.client
+    private, public = bench.private, bench.public
     started = time.perf_counter()
     images, layers = {}, set()
     for service in SERVICES:
@@ -73,23 +52,11 @@ def run(server: RegistryServer, crane: str | None, args: argparse.Namespace) -> 
                           contract_sha256="00" * 32, git_revision="bench")
     publish_release(client, f"{server.host}/bench/releases", release, private)
     repo = parse_repository(f"{server.host}/bench/releases")
-    _, offset = access_lines(server.log_path, 0)
+    meter = LayerMeter(client, server.log_path, layers)
+    meter.read_log()  # the initial push is not measured
     total = len(SERVICES) * args.layers * args.layer_mb
     print(f"release {release.id}: {len(SERVICES)} services x {args.layers} layers of "
           f"{args.layer_mb} MiB ({total} MiB of layers); initial push {push_seconds:.1f} s")
-
-    results: dict[str, list[tuple[float, int, int, int]]] = {}
-
-    def measure(name: str, action) -> None:
-        nonlocal offset
-        before = client.stats.bytes_of(sorted(layers))
-        t0 = time.perf_counter()
-        action()
-        seconds = time.perf_counter() - t0
-        lines, offset = access_lines(server.log_path, offset)
-        served, uploads = layer_traffic(lines, layers)
-        moved = client.stats.bytes_of(sorted(layers)) - before
-        results.setdefault(name, []).append((seconds, moved, served, uploads))
 
     def crane_both(i: int) -> None:
         for service, ref in images.items():
@@ -98,29 +65,18 @@ def run(server: RegistryServer, crane: str | None, args: argparse.Namespace) -> 
                            check=True, capture_output=True)
 
     for i in range(args.runs):
-        measure("promote --release (2 services)",
-                lambda i=i: promote_release(client, repo, release.id, f"bench-{i}", public))
+        meter.measure("promote --release (2 services)",
+                      lambda i=i: promote_release(client, repo, release.id, f"bench-{i}", public))
         if crane:
-            measure("crane copy of both images", lambda i=i: crane_both(i))
-    report(results, crane)
-    return 0
-
-
-def report(results, crane) -> None:
-    print(f"\n{'operation':<34} {'median s':>9} {'min s':>7} {'client layer B':>15} "
-          f"{'log GET bytes':>14} {'uploads':>8}")
-    for name, rows in results.items():
-        times = [r[0] for r in rows]
-        moved = max(r[1] for r in rows) if name.startswith("promote") else "n/a"
-        print(f"{name:<34} {statistics.median(times):>9.3f} {min(times):>7.3f} {moved:>15} "
-              f"{max(r[2] for r in rows):>14} {max(r[3] for r in rows):>8}")
+            meter.measure("crane copy of both images", lambda i=i: crane_both(i))
+    meter.print_table(34, "client layer B")
     if not crane:
-        print("\ncrane: not installed (go install "
-              "github.com/google/go-containerregistry/cmd/crane@v0.20.2); peer not measured")
-        return
-    ours = statistics.median(r[0] for r in results["promote --release (2 services)"])
-    peer = statistics.median(r[0] for r in results["crane copy of both images"])
+        print(CRANE_MISSING)
+        return 0
+    ours = meter.median("promote --release (2 services)")
+    peer = meter.median("crane copy of both images")
     print(f"\nratio promote --release / crane copy of both (median): {ours / peer:.2f}")
+    return 0
 
 
 if __name__ == "__main__":

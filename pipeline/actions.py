@@ -14,13 +14,14 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from pipeline.dag.messages import one_line
-from pipeline.errors import PromotionRefused
+from pipeline.deploy.files import ServiceImage, write_deploy_files
+from pipeline.errors import PromotionRefused, StageEmpty
 from pipeline.registry import release_stages, stages
-from pipeline.registry.client import Credentials, RegistryClient
-from pipeline.registry.promotion import PromotionEvent, promote, rollback
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.credentials import Credentials
+from pipeline.registry.promotion import DigestMove, promote, rollback
 from pipeline.registry.reference import ImageReference, parse_repository, require_digest
 from pipeline.registry.releases import RELEASE_ARTIFACT_TYPE, load_release, require_release_id
-from pipeline.registry.render import ServiceImage, render
 from pipeline.registry.signing import load_public_key
 from pipeline.textsafe import printable
 
@@ -59,7 +60,8 @@ def stage_history(repository: str, stage: str, *, as_json: bool = False,
     with RegistryClient.for_reference(repo, credentials=credentials) as client:
         if is_release_repository(client, repo.repository, stage):
             return release_history(client, repo, stage, as_json=as_json)
-        entries = stages.history(stages.read_events(client, repo.repository, stage))
+        entries = stages.history(stages.read_events(client, repo.repository, stage,
+                                                    stages.DigestEvent))
         current = client.head_manifest(repo.repository, tag)
     if as_json:
         return json.dumps({
@@ -75,7 +77,7 @@ def stage_history(repository: str, stage: str, *, as_json: bool = False,
     return "\n".join(lines)
 
 
-def describe(event: PromotionEvent) -> str:
+def describe(event: DigestMove) -> str:
     if event.outcome == "unchanged":
         return f"{event.stage}: already at {event.reference} (unchanged)"
     origin = event.from_digest or "nothing"
@@ -177,16 +179,20 @@ def _release_entries(events: Sequence[release_stages.ReleaseEvent]) -> list[dict
     return sorted(by_op.values(), key=lambda e: e["at"])
 
 
-def render_release_stage(repository: str, stage: str, out: str | Path, *,
-                         credentials: Credentials | None = None) -> list[Path]:
+def write_release_deploy_files(repository: str, stage: str, out: str | Path, *,
+                               credentials: Credentials | None = None) -> list[Path]:
     """Write compose and Kubernetes files for the whole release `stage` holds."""
     repo = parse_repository(repository)
     with RegistryClient.for_reference(repo, credentials=credentials) as client:
         held = release_stages.held_release(client, repo.repository, stage)
     if held is None:
-        raise PromotionRefused(f"{repo}: stage {stage} holds no release")
+        raise StageEmpty(f"{repo}: stage {stage} holds no release")
     services = [ServiceImage(name, s.reference, s.port) for name, s in sorted(held.services.items())]
-    return render(Path(out), stage, services, release=held.id)
+    return write_deploy_files(Path(out), stage, services, release=held.id)
+
+
+# The name pipeline/module.py still calls; remove once it calls write_release_deploy_files.
+render_release_stage = write_release_deploy_files
 
 
 def rollback_any(repository: str, stage: str, public_key: Ed25519PublicKey | bytes,

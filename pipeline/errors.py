@@ -7,12 +7,15 @@ Hierarchy::
     ├── ImageError                an image tarball or reference cannot be read
     ├── RegistryError             an OCI registry refused, timed out or answered nonsense
     │   ├── InvalidReference      an image reference is malformed, or a tag where a digest is required
+    │   │   └── InvalidStageName  a stage name that cannot be a stage tag (stage-<name>)
     │   ├── RegistryUnreachable   no connection (refused, DNS, TLS), after retries
     │   ├── RegistryTimeout       the command's deadline passed (--deadline, $PIPELINE_REGISTRY_DEADLINE)
     │   ├── RegistryRefused       an HTTP error status (401, 403, 404 where content must exist, 5xx)
     │   ├── RegistryProtocolError redirect or pagination loop, oversized or malformed HTTP answer
     │   ├── RegistryBadResponse   an answer that is not the JSON or the digest it must be
-    │   └── PromotionRefused      a promotion or rollback was refused (unvalidated, tampered...)
+    │   └── PromotionRefused      a promotion or rollback was refused (unvalidated, tampered...); exit 1
+    │       └── StageEmpty        the stage holds nothing yet: nothing to roll back, render or verify
+    ├── SigningKeyError           a signing or verification key is missing or not an Ed25519 PEM key
     ├── EngineError               the Dagger engine is not reachable or broke
     ├── LaneError                 a lane could not run (not: a gate said no)
     ├── GraphError                the lane graph is malformed (unknown need, cycle, duplicate)
@@ -76,6 +79,10 @@ class InvalidReference(RegistryError):
     """An image reference is malformed, or names a tag where a digest is required."""
 
 
+class InvalidStageName(InvalidReference):
+    """A stage name that cannot be a stage tag: lowercase letters, digits and '-' only."""
+
+
 class RegistryUnreachable(RegistryError):
     """No connection to the registry (refused, name unknown, TLS), after the retries."""
 
@@ -100,6 +107,17 @@ class PromotionRefused(RegistryError):
     """A promotion or rollback was refused: the gate that guards stages said no."""
 
     exit_code = 1
+
+
+class StageEmpty(PromotionRefused):
+    """The stage holds no release or digest yet: nothing to roll back, render or verify.
+
+    A refusal like any other (exit 1): the stage is not in a state to act on.
+    """
+
+
+class SigningKeyError(PipelineError):
+    """A signing or verification key is missing, unreadable or not an Ed25519 PEM key."""
 
 
 class EngineError(PipelineError):

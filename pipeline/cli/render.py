@@ -6,11 +6,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from pipeline.deploy.files import ServiceImage, write_deploy_files
 from pipeline.errors import PipelineError
 from pipeline.registry import deadline
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.reference import parse_reference, shown
-from pipeline.registry.render import ServiceImage, render, resolve_stage
+from pipeline.registry.stages import resolve_stage
 from pipeline.textsafe import printable
 
 
@@ -31,9 +32,9 @@ def _render(args: argparse.Namespace) -> int:
     if args.repository:
         if args.service or args.port:
             raise PipelineError("--repository: renders the whole release; drop --service/--port")
-        from pipeline.actions import render_release_stage
+        from pipeline.actions import write_release_deploy_files
 
-        for path in render_release_stage(args.repository, args.stage, args.out):
+        for path in write_release_deploy_files(args.repository, args.stage, args.out):
             print(path)
         return 0
     if not args.service:
@@ -48,7 +49,7 @@ def _render(args: argparse.Namespace) -> int:
     for name, text in refs.items():
         ref = parse_reference(text)
         if ref.tag or ref.digest:
-            pinned[name] = text  # render() refuses it if it carries a tag
+            pinned[name] = text  # write_deploy_files refuses it if it carries a tag
         else:
             to_resolve[name] = text
     for host in {parse_reference(t).host for t in to_resolve.values()}:
@@ -56,7 +57,7 @@ def _render(args: argparse.Namespace) -> int:
         with RegistryClient.for_reference(parse_reference(next(iter(group.values())))) as client:
             pinned.update(resolve_stage(client, args.stage, group))
     services = [ServiceImage(name, pinned[name], ports.get(name)) for name in refs]
-    for path in render(Path(args.out), args.stage, services):
+    for path in write_deploy_files(Path(args.out), args.stage, services):
         print(printable(str(path)))
     return 0
 

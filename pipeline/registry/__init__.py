@@ -2,7 +2,9 @@
 
 No Dagger here: the publish lane (pipeline/lanes/) pushes images and then calls
 ``attest`` and ``publish_record``; the CLI and the module call ``promote``,
-``rollback`` and ``render`` with the same arguments.
+``rollback`` and ``resolve_stage`` with the same arguments.
+
+Deployment files (compose, Kubernetes) are written by pipeline.deploy.
 
 Names are served lazily (PEP 562), so importing one submodule, e.g.
 ``pipeline.registry.reference``, does not load the HTTP client, cryptography and
@@ -17,23 +19,25 @@ from typing import Any
 # public name -> submodule that defines it
 _EXPORTS = {
     "attest": "attestation", "verify_attestation": "attestation",
-    "Credentials": "client", "RegistryClient": "client", "RetryPolicy": "client",
-    "PromotionEvent": "promotion", "promote": "promotion", "rollback": "promotion",
+    "Credentials": "credentials", "RegistryClient": "client", "RetryPolicy": "client",
+    "Manifest": "oci",
+    "DigestMove": "promotion", "promote": "promotion", "rollback": "promotion",
     "ImageReference": "reference", "parse_reference": "reference",
     "require_digest": "reference",
-    "LaneSummary": "release", "ReleaseRecord": "release", "publish_record": "release",
-    # `render` (the function) is not served here: the submodule of that name would
-    # shadow it once imported; import it from pipeline.registry.render.
-    "ServiceImage": "render", "resolve_stage": "render",
+    "RecordedLane": "release", "ReleaseRecord": "release", "publish_record": "release",
+    "resolve_stage": "stages",
 }
+# Old name -> (submodule, new name), served until the Dagger side (pipeline/lanes/publish.py)
+# uses the new one.
+_RENAMED = {"LaneSummary": ("release", "RecordedLane")}
 
 __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
+    module, attribute = _RENAMED.get(name) or (_EXPORTS.get(name), name)
     if module is None:
         raise AttributeError(f"module 'pipeline.registry' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"pipeline.registry.{module}"), name)
+    value = getattr(importlib.import_module(f"pipeline.registry.{module}"), attribute)
     globals()[name] = value
     return value

@@ -11,7 +11,6 @@ The artifact also sets ``subject``, so registries with the referrers API list it
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import PipelineError, PromotionRefused, RegistryError
 from pipeline.registry import signing
-from pipeline.registry.client import OCI_MANIFEST, Manifest, RegistryClient
+from pipeline.registry.artifact import artifact_manifest
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.oci import Manifest
 from pipeline.registry.reference import ImageReference, require_digest
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -53,7 +54,9 @@ class ValidationPredicate(BaseModel):
     release_services: list[str] = Field(default_factory=list)
 
 
-class Subject(BaseModel):
+class StatementSubject(BaseModel):
+    """One thing an in-toto statement is about: a name and its digest(s)."""
+
     model_config = ConfigDict(extra="forbid")
     name: str
     digest: dict[str, str]
@@ -62,7 +65,7 @@ class Subject(BaseModel):
 class Statement(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     type_: str = Field(default=STATEMENT_TYPE, alias="_type")
-    subject: list[Subject]
+    subject: list[StatementSubject]
     predicateType: str = PREDICATE_TYPE
     predicate: ValidationPredicate
 
@@ -109,7 +112,7 @@ def attest(
     if subject is None:
         raise RegistryError(f"{image}: no such manifest, cannot attest it")
     statement = Statement(
-        subject=[Subject(name=image.name, digest={"sha256": image.hex})],
+        subject=[StatementSubject(name=image.name, digest={"sha256": image.hex})],
         predicate=ValidationPredicate(
             lanes_passed=list(lanes_passed), lanes_failed=list(lanes_failed),
             contract_sha256=contract_sha256, git_revision=git_revision, run_id=run_id,
@@ -129,14 +132,10 @@ def verify_attestation(
     public_key: Ed25519PublicKey,
     *,
     required_lanes: Sequence[str] = (),
-    repository: str | None = None,
     refuse_waivers: bool = False,
 ) -> Statement:
-    """The verified statement for ``image``; PromotionRefused with the reason otherwise.
-
-    ``repository`` is where to look for the attestation (default: the image's).
-    """
-    repo = repository or image.repository
+    """The verified statement for ``image``; PromotionRefused with the reason otherwise."""
+    repo = image.repository
     tag = attestation_tag(image.digest or "")
     where = f"{image.host}/{repo}:{tag}"
     payload = signed_payload(client, repo, tag, public_key, Refusals(
@@ -174,17 +173,10 @@ def verify_attestation(
 def _artifact_manifest(
     client: RegistryClient, image: ImageReference, subject: Manifest, envelope: bytes
 ) -> Manifest:
-    doc = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "artifactType": signing.IN_TOTO_PAYLOAD_TYPE,
-        "config": client.empty_config(image.repository),
-        "layers": [{"mediaType": DSSE_MEDIA_TYPE, "size": len(envelope),
-                    "digest": client.push_blob(image.repository, envelope)}],
-        "subject": {"mediaType": subject.media_type, "size": len(subject.data),
-                    "digest": subject.digest},
-    }
-    return Manifest.from_bytes(json.dumps(doc, indent=2).encode(), OCI_MANIFEST)
+    layer = {"mediaType": DSSE_MEDIA_TYPE, "size": len(envelope),
+             "digest": client.push_blob(image.repository, envelope)}
+    return artifact_manifest(client, image.repository, signing.IN_TOTO_PAYLOAD_TYPE,
+                             layers=[layer], subject=subject, encoding="indented")
 
 
 @dataclass(frozen=True)

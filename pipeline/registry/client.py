@@ -9,13 +9,13 @@ is "the same bytes under a new name", so this module speaks the distribution
 spec (https://github.com/opencontainers/distribution-spec/blob/main/spec.md)
 over httpx and never re-encodes a manifest.
 
-Credentials come from the caller or the environment (PIPELINE_REGISTRY_USERNAME
-/ PIPELINE_REGISTRY_PASSWORD); they are never part of a repr, log or message.
+This module is the transport: requests, retries, redirects, bounded bodies, the
+command's deadline and byte counters. What it moves is in oci.py, how it logs in
+in auth.py and credentials.py (credentials are never part of a repr, log or message).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -34,21 +34,15 @@ from pipeline.errors import (
     RegistryTimeout,
     RegistryUnreachable,
 )
+from pipeline.registry import auth
 from pipeline.registry import deadline as deadlines
+from pipeline.registry.credentials import Credentials
+from pipeline.registry.oci import DIGEST, MANIFEST_MEDIA_TYPES, Manifest, sha256_digest
 from pipeline.registry.reference import ImageReference
 
-EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
-_EMPTY = b"{}"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-MANIFEST_MEDIA_TYPES = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST)
-INDEX_MEDIA_TYPES = (OCI_INDEX, DOCKER_LIST)
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _LOCAL_HOSTS = ("localhost", "127.", "[::1]")
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 # Caps: whatever a registry sends, a command reads a bounded amount in a bounded
 # number of requests. The distribution spec lets registries refuse manifests
@@ -60,66 +54,6 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_JSON_BYTES = 4 * 1024 * 1024
 MAX_BLOB_BYTES = 64 * 1024 * 1024
 MAX_ERROR_BYTES = 64 * 1024
-
-
-def sha256_digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    """A manifest exactly as the registry served it: bytes, media type, digest."""
-
-    data: bytes
-    media_type: str
-    digest: str
-
-    @classmethod
-    def from_bytes(cls, data: bytes, media_type: str | None = None) -> Manifest:
-        """ValueError unless `data` is a JSON object."""
-        doc = json.loads(data)
-        if not isinstance(doc, dict):
-            raise ValueError("a manifest is a JSON object")  # noqa: TRY004 - callers map ValueError
-        kind = doc.get("mediaType")
-        return cls(data, media_type or (kind if isinstance(kind, str) else None) or OCI_MANIFEST,
-                   sha256_digest(data))
-
-    def json(self) -> dict[str, Any]:
-        return json.loads(self.data)
-
-    @property
-    def is_index(self) -> bool:
-        return self.media_type in INDEX_MEDIA_TYPES
-
-    def descriptors(self, key: str) -> list[dict[str, Any]]:
-        """The descriptors under `key` ("layers", "manifests"), each checked to be an object
-        with a sha256 digest; RegistryBadResponse naming the manifest otherwise."""
-        value = self.json().get(key) or []
-        if not isinstance(value, list) or not all(_is_descriptor(d) for d in value):
-            raise RegistryBadResponse(
-                f"manifest {self.digest}: {key} must be a list of descriptors with sha256 digests")
-        return value
-
-    def blob_digests(self) -> list[str]:
-        """Config and layer digests (an image manifest's blobs)."""
-        config = self.json().get("config")
-        if config is not None and not _is_descriptor(config):
-            raise RegistryBadResponse(f"manifest {self.digest}: config is not a descriptor")
-        blobs = [config["digest"]] if config is not None else []
-        return blobs + [layer["digest"] for layer in self.descriptors("layers")]
-
-    def child_digests(self) -> list[str]:
-        """Manifests an index points at."""
-        return [m["digest"] for m in self.descriptors("manifests")]
-
-    def annotations(self) -> dict[str, Any]:
-        value = self.json().get("annotations") or {}
-        return value if isinstance(value, dict) else {}
-
-
-def _is_descriptor(value: Any) -> bool:
-    return (isinstance(value, dict) and isinstance(value.get("digest"), str)
-            and _DIGEST.match(value["digest"]) is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,22 +68,6 @@ class Answer:
 
     def json(self) -> Any:
         return json.loads(self.content)
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """Registry basic credentials; the password never appears in a repr."""
-
-    username: str
-    password: str = field(repr=False)
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Credentials | None:
-        env = os.environ if environ is None else environ
-        user = env.get("PIPELINE_REGISTRY_USERNAME")
-        if not user:
-            return None
-        return cls(user, env.get("PIPELINE_REGISTRY_PASSWORD", ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +108,14 @@ def _dial_host(host: str) -> str:
         return host
     _, colon, port = host.rpartition(":")
     return f"{loopback}:{port}" if colon and port.isdigit() else loopback
+
+
+def _dial_url(url: str) -> httpx.URL:
+    """`url` with its host dialed as `_dial_host` says (a token service on loopback)."""
+    parsed = httpx.URL(url)
+    netloc = parsed.netloc.decode("ascii")
+    dialed = _dial_host(netloc)
+    return parsed if dialed == netloc else parsed.copy_with(netloc=dialed.encode("ascii"))
 
 
 class RegistryClient:
@@ -271,7 +197,7 @@ class RegistryClient:
             return None
         digest = resp.headers.get("docker-content-digest")
         if digest:
-            if not _DIGEST.match(digest):
+            if not DIGEST.match(digest):
                 raise RegistryBadResponse(f"{where}: registry answered a malformed digest")
             return digest
         manifest = self.get_manifest(repository, reference)  # registries may omit the header
@@ -306,12 +232,6 @@ class RegistryClient:
         if sha256_digest(resp.content) != digest:
             raise RegistryBadResponse(f"{where}: blob content does not match its digest")
         return resp.content
-
-    def empty_config(self, repository: str) -> dict[str, Any]:
-        """The descriptor of OCI's empty config (``{}``), pushed to ``repository``: the config
-        of an artifact that carries its content in layers or annotations."""
-        return {"mediaType": EMPTY_MEDIA_TYPE, "size": len(_EMPTY),
-                "digest": self.push_blob(repository, _EMPTY)}
 
     def push_blob(self, repository: str, data: bytes) -> str:
         """Monolithic upload (POST then PUT ?digest=); skipped when the blob exists."""
@@ -503,24 +423,17 @@ class RegistryClient:
             self.stats.by_blob[digest] = self.stats.by_blob.get(digest, 0) + moved
 
     def _authenticate(self, resp: Answer) -> bool:
-        """Answer a 401 challenge: Basic uses the credentials, Bearer fetches a token."""
-        scheme, params = _challenge(resp)
-        # Basic credentials are sent up front, so a Basic challenge means "refused".
-        if scheme.lower() != "bearer":
+        """Answer a 401 challenge: Bearer fetches a token (auth.py), through this client's
+        own httpx.Client and exchange: same transport, loopback dial, timeout, deadline."""
+        request = auth.token_request(resp.headers)
+        if request is None:
             return False
-        realm = params.pop("realm", None)
-        if not realm:
-            return False
-        # The challenge joins scopes with spaces (a cross-repository mount needs two);
-        # the token protocol takes one `scope` parameter per scope.
-        query = [(k, v) for k, v in params.items() if k != "scope"]
-        query += [("scope", scope) for scope in params.get("scope", "").split()]
         creds = self._credentials
-        auth = (creds.username, creds.password) if creds else None
-        shown = _shown_url(realm)
+        basic = (creds.username, creds.password) if creds else None
+        shown = request.shown
         try:
-            token_resp = self._exchange("GET", realm, params=query, auth=auth,
-                                        max_body=MAX_JSON_BYTES)
+            token_resp = self._exchange("GET", _dial_url(request.realm), params=request.query,
+                                        auth=basic, max_body=MAX_JSON_BYTES)
         except httpx.TimeoutException as exc:
             if self._deadline.expired:
                 raise self._timed_out(f"token service {shown}") from exc
@@ -538,12 +451,8 @@ class RegistryClient:
             body = token_resp.json()
         except ValueError:
             body = None
-        token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise RegistryBadResponse(f"token service {shown} answered no token")
-        self._token = token
+        self._token = auth.token_from(body, request)
         return True
-
 
 def _where(host: str, repository: str, reference: str | None) -> str:
     if reference is None:
@@ -584,25 +493,11 @@ def _tags_page(resp: Answer, where: str) -> list[str]:
     return tags
 
 
-def _shown_url(url: str) -> str:
-    """A URL for a message: no userinfo, no query, bounded."""
-    try:
-        parsed = httpx.URL(url)
-        text = f"{parsed.scheme}://{parsed.host}{parsed.path}"
-    except (httpx.InvalidURL, ValueError):
-        text = "(malformed URL)"
-    return text[:200]
-
 
 def _next_link(link: str | None) -> str | None:
     match = re.search(r"<([^>]+)>\s*;\s*rel=\"?next\"?", link or "")
     return match.group(1) if match else None
 
-
-def _challenge(resp: Answer) -> tuple[str, dict[str, str]]:
-    """A 401's WWW-Authenticate: its scheme and its key="value" parameters."""
-    scheme, _, rest = resp.headers.get("www-authenticate", "").partition(" ")
-    return scheme, dict(re.findall(r'(\w+)="([^"]*)"', rest))
 
 
 def _describe_error(resp: Answer) -> str:
@@ -617,7 +512,7 @@ def _describe_error(resp: Answer) -> str:
     detail = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors[:3]
                        if isinstance(e, dict))[:200]
     # A token that was issued but lacks a right: the challenge says which scope.
-    _, challenge = _challenge(resp)
+    _, challenge = auth.challenge(resp.headers)
     if challenge.get("error") == "insufficient_scope":
         detail = f"credentials not granted {challenge.get('scope', 'the scope asked')}"
     text = f"{resp.status_code} {resp.reason_phrase}"

@@ -27,10 +27,10 @@ def actor() -> str:
         return f"uid:{os.getuid()}"
 
 
-def _logger() -> Any:
-    # Resolve sys.stderr per call: tests and callers may swap it.
+def _json_logger(sink: Any, name: str) -> Any:
+    """JSON lines to `sink` with a UTC timestamp, under logger `name`."""
     return structlog.wrap_logger(
-        structlog.PrintLogger(sys.stderr),
+        structlog.PrintLogger(sink),
         # Our own wrapper class: a host's structlog.configure (the CLI's level filter)
         # must not drop these events.
         wrapper_class=structlog.BoundLogger,
@@ -38,12 +38,13 @@ def _logger() -> Any:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.JSONRenderer(sort_keys=True),
         ],
-    ).bind(logger="pipeline.registry")
+    ).bind(logger=name)
 
 
 def emit(event: str, **fields: Any) -> None:
     """One structured event, e.g. emit("promotion", stage=..., to_digest=...)."""
-    _logger().info(event, **fields)
+    # Resolve sys.stderr per call: tests and callers may swap it.
+    _json_logger(sys.stderr, "pipeline.registry").info(event, **fields)
 
 
 EVENT_LOG_ENV = "PIPELINE_EVENT_LOG"
@@ -67,13 +68,6 @@ def emit_to_log(event: str, **fields: Any) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as sink:
-            structlog.wrap_logger(
-                structlog.PrintLogger(sink),
-                wrapper_class=structlog.BoundLogger,
-                processors=[
-                    structlog.processors.TimeStamper(fmt="iso", utc=True),
-                    structlog.processors.JSONRenderer(sort_keys=True),
-                ],
-            ).bind(logger="pipeline.releases").info(event, **fields)
+            _json_logger(sink, "pipeline.releases").info(event, **fields)
     except OSError:
         pass

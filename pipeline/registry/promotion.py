@@ -21,17 +21,18 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from pipeline.errors import InvalidReference, PromotionRefused
+from pipeline.errors import InvalidReference, PromotionRefused, StageEmpty
 from pipeline.registry import events, stages
-from pipeline.registry.attestation import Statement, attestation_tag, verify_attestation
-from pipeline.registry.client import Manifest, RegistryClient
+from pipeline.registry.attestation import attestation_tag, verify_attestation
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.oci import Manifest
 from pipeline.registry.reference import ImageReference, parse_repository, require_digest
 from pipeline.registry.transfer import mount_manifest
 
 
 @dataclass(frozen=True, slots=True)
-class PromotionEvent:
-    """The outcome of one promote/rollback call (also what is logged)."""
+class DigestMove:
+    """The outcome of one promote/rollback of a digest stage (also what is logged)."""
 
     action: stages.Action
     outcome: str  # "promoted", "rolled-back" or "unchanged"
@@ -51,69 +52,75 @@ class PromotionEvent:
 
 
 def promote(
-    client: RegistryClient,
-    image_ref: str,
-    stage: str,
-    public_key: Ed25519PublicKey,
-    reason: str = "",
-    *,
-    required_lanes: Sequence[str] = (),
-    target_repository: str | None = None,
-) -> PromotionEvent:
+    client: RegistryClient, image_ref: str, stage: str, public_key: Ed25519PublicKey,
+    reason: str = "", *, required_lanes: Sequence[str] = (), target_repository: str | None = None,
+) -> DigestMove:
     """Point ``stage`` (in the image's repository, or ``target_repository``) at ``image_ref``."""
     image = require_digest(image_ref)
     _same_host(client, image)
     tag = stages.stage_tag(stage)
     target = parse_repository(target_repository) if target_repository else image
     _same_host(client, target)
-    manifest = client.get_manifest(image.repository, image.digest or "")
-    if manifest is None:
-        raise PromotionRefused(f"{image}: unknown digest, no such manifest in the registry")
-    _alone(image, verify_attestation(client, image, public_key, required_lanes=required_lanes))
+    manifest = _validated(client, image, public_key, required_lanes,
+                          unknown="unknown digest, no such manifest in the registry")
     if target.repository != image.repository:
         _carry_attestation(client, image, manifest, target.repository)
     return _move(client, "promote", target, stage, tag, manifest, reason)
 
 
 def rollback(
-    client: RegistryClient,
-    repository: str,
-    stage: str,
-    public_key: Ed25519PublicKey,
-    reason: str = "",
-    *,
-    required_lanes: Sequence[str] = (),
-) -> PromotionEvent:
+    client: RegistryClient, repository: str, stage: str, public_key: Ed25519PublicKey,
+    reason: str = "", *, required_lanes: Sequence[str] = (),
+) -> DigestMove:
     """Point ``stage`` back at the validated digest it held before the current one."""
     repo = parse_repository(repository)
     _same_host(client, repo)
     tag = stages.stage_tag(stage)
     current = client.head_manifest(repo.repository, tag)
     if current is None:
-        raise PromotionRefused(f"{repo}:{tag}: stage {stage} has never been promoted")
-    stack = stages.deployed_stack(stages.read_events(client, repo.repository, stage))
-    previous = stages.previous_digest(stack, current)
+        raise StageEmpty(f"{repo}:{tag}: stage {stage} has never been promoted")
+    previous = stages.previous_digest(_deployed(client, repo, stage), current)
     if previous is None:
         raise PromotionRefused(f"{repo}:{tag}: no previous digest in the stage history")
-    image = repo.with_digest(previous)
-    manifest = client.get_manifest(repo.repository, previous)
-    if manifest is None:
-        raise PromotionRefused(f"{image}: previous digest is no longer in the registry")
-    _alone(image, verify_attestation(client, image, public_key, required_lanes=required_lanes))
+    manifest = _validated(client, repo.with_digest(previous), public_key, required_lanes,
+                          unknown="previous digest is no longer in the registry")
     return _move(client, "rollback", repo, stage, tag, manifest, reason)
+
+
+def _validated(client: RegistryClient, image: ImageReference, public_key: Ed25519PublicKey,
+               required_lanes: Sequence[str], *, unknown: str) -> Manifest:
+    """Steps 2-3: the manifest of ``image`` once its attestation verified, and only if it
+    may move alone; PromotionRefused (``unknown`` when the registry lacks it) otherwise."""
+    manifest = client.get_manifest(image.repository, image.digest or "")
+    if manifest is None:
+        raise PromotionRefused(f"{image}: {unknown}")
+    statement = verify_attestation(client, image, public_key, required_lanes=required_lanes)
+    # A digest published in a multi-service release moves with its release, never alone:
+    # a stage would otherwise hold a pair no lane ever tested together.
+    together = statement.predicate.release_services
+    if len(together) > 1:
+        raise PromotionRefused(
+            f"{image}: part of release {statement.predicate.release} ({', '.join(together)}); "
+            "promote the release (promote --release), not one image")
+    return manifest
+
+
+def _deployed(client: RegistryClient, repo: ImageReference, stage: str) -> list[str]:
+    return stages.deployed_stack(stages.read_events(client, repo.repository, stage,
+                                                    stages.DigestEvent))
 
 
 def _move(
     client: RegistryClient, action: stages.Action, repo: ImageReference, stage: str, tag: str,
     manifest: Manifest, reason: str,
-) -> PromotionEvent:
+) -> DigestMove:
     """Steps 4-6: intent, move the tag, read back, done."""
     current = client.head_manifest(repo.repository, tag)
     who = events.actor()
     # Already there? Only then is the history read (it grows; a promotion should not):
     # "unchanged" needs a completed record too, else this finishes an interrupted one.
-    if current == manifest.digest and _completed_at(client, repo, stage, current):
-        result = PromotionEvent(
+    if current == manifest.digest and _deployed(client, repo, stage)[-1:] == [current]:
+        result = DigestMove(
             action, "unchanged", stage, repo.name, manifest.digest, current, current, who,
             reason, None, stages.now(),
         )
@@ -124,23 +131,18 @@ def _move(
         digest=manifest.digest, from_digest=current, actor=who, reason=reason,
         attestation=attestation_tag(manifest.digest),
     )
-    stages.write_event(client, repo.repository, stages.StageEvent(
+    stages.write_event(client, repo.repository, stages.DigestEvent(
         phase="intent", at=stages.now(), **common))
     client.put_manifest(repo.repository, tag, manifest)
     observed = client.head_manifest(repo.repository, tag)
-    done = stages.StageEvent(phase="done", at=stages.now(), observed=observed, **common)
+    done = stages.DigestEvent(phase="done", at=stages.now(), observed=observed, **common)
     stages.write_event(client, repo.repository, done)
-    result = PromotionEvent(
+    result = DigestMove(
         action, "promoted" if action == "promote" else "rolled-back", stage, repo.name,
         manifest.digest, current, observed, who, reason, done.id, done.at,
     )
     _log(result)
     return result
-
-
-def _completed_at(client: RegistryClient, repo: ImageReference, stage: str, digest: str) -> bool:
-    stack = stages.deployed_stack(stages.read_events(client, repo.repository, stage))
-    return bool(stack) and stack[-1] == digest
 
 
 def _carry_attestation(
@@ -156,22 +158,12 @@ def _carry_attestation(
     client.put_manifest(target, attestation_tag(image.digest or ""), attestation)
 
 
-def _alone(image: ImageReference, statement: Statement) -> None:
-    """A digest published in a multi-service release moves with its release, never alone:
-    a stage would otherwise hold a pair no lane ever tested together."""
-    together = statement.predicate.release_services
-    if len(together) > 1:
-        raise PromotionRefused(
-            f"{image}: part of release {statement.predicate.release} ({', '.join(together)}); "
-            "promote the release (promote --release), not one image")
-
-
 def _same_host(client: RegistryClient, ref: ImageReference) -> None:
     if ref.host != client.host:
         raise InvalidReference(f"{ref}: registry {ref.host} is not this client's ({client.host})")
 
 
-def _log(event: PromotionEvent) -> None:
+def _log(event: DigestMove) -> None:
     events.emit(
         "promotion" if event.action == "promote" else "rollback",
         outcome=event.outcome, stage=event.stage, repository=event.repository,

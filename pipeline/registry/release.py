@@ -23,8 +23,9 @@ from pipeline.registry.reference import require_digest
 RECORD_VERSION = 1
 
 
-class LaneSummary(BaseModel):
-    """One lane's result as the record keeps it."""
+class RecordedLane(BaseModel):
+    """One lane's result as the release record keeps it (the run's own report has
+    pipeline.report.run.summary.LaneSummary)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
@@ -50,7 +51,7 @@ class ReleaseRecord(BaseModel):
     started_at: datetime
     finished_at: datetime
     images: list[PublishedImage]
-    lanes: list[LaneSummary] = Field(default_factory=list)
+    lanes: list[RecordedLane] = Field(default_factory=list)
     # Never plain "passed" when a waiver let a finding pass ("passed with waivers") or the
     # contract lanes did not gate the tests ("not gating"); see RunResult.result.
     result: str = "passed"
@@ -67,7 +68,7 @@ def publish_record(
     git_revision: str,
     contract_sha256: str,
     images: Mapping[str, str],
-    lanes: Sequence[LaneSummary],
+    lanes: Sequence[RecordedLane],
     started_at: datetime,
     finished_at: datetime | None = None,
     attestations: Mapping[str, str] | None = None,
@@ -102,19 +103,3 @@ def write_record(path: Path, record: ReleaseRecord) -> None:
     except OSError as exc:
         raise PipelineError(f"{path}: cannot write release record ({exc.strerror})") from exc
 
-
-def read_record(path: Path) -> ReleaseRecord:
-    try:
-        return ReleaseRecord.model_validate_json(path.read_bytes())
-    except OSError as exc:
-        raise PipelineError(f"{path}: cannot read release record ({exc.strerror})") from exc
-    except ValueError as exc:
-        raise PipelineError(f"{path}: not a release record ({_first_error(exc)})") from exc
-
-
-def _first_error(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return str(exc).splitlines()[0]

@@ -21,23 +21,21 @@ digest from the release it names, never from the service tags, so they see one
 release or the other, never a mix. During a move, only the service tags can be
 seen mixed (between steps 3 and 5).
 
-Events are write-once artifacts (stages.put_event_artifact) under
+Events are stage events (stages.StageEvent, written once by stages.write_event) under
 ``stage-<S>.rel-<UTC time>-<op id>-<phase>``, and each is also one JSON log line
 (events.emit_to_log).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Literal
+from datetime import datetime
+from typing import ClassVar, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, ValidationError
 
-from pipeline.errors import PromotionRefused, RegistryError
+from pipeline.errors import PromotionRefused, RegistryError, StageEmpty
 from pipeline.registry import events, stages
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.reference import ImageReference
@@ -47,10 +45,11 @@ ReleaseAction = Literal["promote", "rollback", "verify"]
 _CONVERGE_ROUNDS = 8
 
 
-class ReleaseEvent(BaseModel):
-    """One step of a move (intent/done), or one verification result (done only)."""
+class ReleaseEvent(stages.StageEvent):
+    """One step of a move (intent/done), or one verification result (done only), of a
+    stage that holds a release."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    TAG_INFIX: ClassVar[str] = "rel"
     id: str
     phase: stages.Phase
     action: ReleaseAction
@@ -64,14 +63,11 @@ class ReleaseEvent(BaseModel):
     reason: str = ""
     at: datetime
 
-    @property
-    def tag(self) -> str:
-        stamp = self.at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        return f"{stages.stage_tag(self.stage)}.rel-{stamp}-{self.id[:12]}-{self.phase}"
-
 
 @dataclass(frozen=True, slots=True)
-class MoveResult:
+class ReleaseMove:
+    """The outcome of one move (promote or rollback) of a release stage."""
+
     action: ReleaseAction
     outcome: str  # "promoted", "rolled-back", "unchanged"
     stage: str
@@ -91,20 +87,15 @@ class MoveResult:
 
 
 def write_event(client: RegistryClient, repository: str, event: ReleaseEvent) -> None:
-    stages.put_event_artifact(client, repository, event.tag, event.model_dump_json())
+    """Store the event (stages.write_event) and append it to the event log."""
+    stages.write_event(client, repository, event)
     events.emit_to_log(f"stage.{event.action}", **event.model_dump(mode="json", exclude={"at"}),
                        event_at=event.at.isoformat())
 
 
 def read_events(client: RegistryClient, repository: str, stage: str) -> list[ReleaseEvent]:
     """Every release event of ``stage``, oldest first (unreadable ones skipped)."""
-    found = []
-    for raw in stages.read_event_payloads(client, repository, f"{stages.stage_tag(stage)}.rel-"):
-        try:
-            found.append(ReleaseEvent.model_validate_json(raw))
-        except (ValueError, ValidationError):
-            continue
-    return sorted(found, key=lambda e: (e.at, e.id, e.phase == "done"))
+    return stages.read_events(client, repository, stage, ReleaseEvent)
 
 
 def held_release(client: RegistryClient, repository: str, stage: str) -> Release | None:
@@ -120,7 +111,7 @@ def promote_release(
     client: RegistryClient, repository: ImageReference, rid: str, stage: str,
     public_key: Ed25519PublicKey, reason: str = "", *, required_lanes: Sequence[str] = (),
     action: ReleaseAction = "promote",
-) -> MoveResult:
+) -> ReleaseMove:
     """Move every service of ``stage`` to release ``rid`` of ``repository`` (host/repo)."""
     if repository.host != client.host:
         raise PromotionRefused(f"{repository}: not on this client's registry ({client.host})")
@@ -131,11 +122,11 @@ def promote_release(
     current = held_release(client, repo, stage)
     if (current is not None and current.id == rid and _services_at(client, release, tag)
             and _last_move(read_events(client, repo, stage)) == rid):
-        result = MoveResult(action, "unchanged", stage, rid, rid, rid, None)
+        result = ReleaseMove(action, "unchanged", stage, rid, rid, rid, None)
         events.emit_to_log("stage.unchanged", stage=stage, release=rid, actor=events.actor(),
                            reason=reason)
         return result
-    op = uuid.uuid4().hex
+    op = stages.new_operation_id()
     common = dict(id=op, action=action, stage=stage, release=rid,
                   from_release=current.id if current else None, actor=events.actor(),
                   reason=reason)
@@ -147,18 +138,18 @@ def promote_release(
     write_event(client, repo, ReleaseEvent(phase="done", at=stages.now(), observed=observed,
                                            **common))
     outcome = "promoted" if action == "promote" else "rolled-back"
-    return MoveResult(action, outcome, stage, rid, common["from_release"], observed, op)  # type: ignore[arg-type]
+    return ReleaseMove(action, outcome, stage, rid, common["from_release"], observed, op)  # type: ignore[arg-type]
 
 
 def rollback_release(
     client: RegistryClient, repository: ImageReference, stage: str,
     public_key: Ed25519PublicKey, reason: str = "",
-) -> MoveResult:
+) -> ReleaseMove:
     """Move the stage back to the last verified release before the current one (or, if
     none was ever verified, the release it held before)."""
     current = held_release(client, repository.repository, stage)
     if current is None:
-        raise PromotionRefused(f"{repository}: stage {stage} holds no release")
+        raise StageEmpty(f"{repository}: stage {stage} holds no release")
     target = rollback_target(read_events(client, repository.repository, stage), current.id)
     if target is None:
         raise PromotionRefused(f"{repository}: stage {stage} has no earlier release to return to")
@@ -170,7 +161,7 @@ def record_verification(
     client: RegistryClient, repository: ImageReference, stage: str, rid: str, passed: bool,
     details: Sequence[str], reason: str = "",
 ) -> ReleaseEvent:
-    event = ReleaseEvent(id=uuid.uuid4().hex, phase="done", action="verify", stage=stage,
+    event = ReleaseEvent(id=stages.new_operation_id(), phase="done", action="verify", stage=stage,
                          release=rid, passed=passed, details=list(details),
                          actor=events.actor(), reason=reason, at=stages.now())
     write_event(client, repository.repository, event)

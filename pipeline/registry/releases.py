@@ -21,7 +21,6 @@ digest, and every image manifest's presence, before anything moves.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -32,8 +31,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import InvalidReference, PromotionRefused
 from pipeline.registry import signing
-from pipeline.registry.attestation import DSSE_MEDIA_TYPE, Refusals, Subject, signed_payload
-from pipeline.registry.client import OCI_MANIFEST, Manifest, RegistryClient
+from pipeline.registry.artifact import artifact_manifest
+from pipeline.registry.attestation import (
+    DSSE_MEDIA_TYPE,
+    Refusals,
+    StatementSubject,
+    signed_payload,
+)
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.oci import Manifest
 from pipeline.registry.reference import ImageReference, parse_reference, require_digest
 
 RELEASE_ARTIFACT_TYPE = "application/vnd.pipeline.release.v1+json"
@@ -83,7 +89,7 @@ class ReleaseStatement(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     type_: str = Field(default="https://in-toto.io/Statement/v1", alias="_type")
-    subject: list[Subject]
+    subject: list[StatementSubject]
     predicateType: str = RELEASE_PREDICATE_TYPE
     predicate: Release
 
@@ -141,13 +147,13 @@ def publish_release(
     for name, service in release.services.items():
         if service.image.host != client.host:
             raise InvalidReference(f"{service.reference}: service {name} is not on {client.host}")
-    manifest = _artifact(client, repo.repository, RELEASE_ARTIFACT_TYPE, [],
-                         {RELEASE_ANNOTATION: release.model_dump_json()})
+    manifest = artifact_manifest(client, repo.repository, RELEASE_ARTIFACT_TYPE,
+                                 annotations={RELEASE_ANNOTATION: release.model_dump_json()})
     if signing_key_pem is not None:
         # Sign first, tag the release after: a release tag never exists without its proof.
         key = signing.load_private_key(signing_key_pem, source=key_source)
-        subjects = [Subject(name=repo.name, digest={"sha256": _hex(manifest.digest)})]
-        subjects += [Subject(name=s.repository, digest={"sha256": _hex(s.digest)})
+        subjects = [StatementSubject(name=repo.name, digest={"sha256": _hex(manifest.digest)})]
+        subjects += [StatementSubject(name=s.repository, digest={"sha256": _hex(s.digest)})
                      for s in release.services.values()]
         statement = ReleaseStatement(subject=subjects, predicate=release)
         envelope = signing.sign(statement.model_dump_json(by_alias=True).encode(), key)
@@ -155,8 +161,8 @@ def publish_release(
         layer = {"mediaType": DSSE_MEDIA_TYPE, "size": len(data),
                  "digest": client.push_blob(repo.repository, data)}
         client.put_manifest(repo.repository, manifest.digest, manifest)
-        attestation = _artifact(client, repo.repository, signing.IN_TOTO_PAYLOAD_TYPE, [layer],
-                                None, subject=manifest)
+        attestation = artifact_manifest(client, repo.repository, signing.IN_TOTO_PAYLOAD_TYPE,
+                                        layers=[layer], subject=manifest)
         client.put_manifest(repo.repository, attestation_tag(release.id), attestation)
     client.put_manifest(repo.repository, release.id, manifest)
     return f"{repo.name}@{manifest.digest}"
@@ -231,20 +237,4 @@ def verify_release(
 
 def _hex(digest: str) -> str:
     return digest.removeprefix("sha256:")
-
-
-def _artifact(
-    client: RegistryClient, repository: str, artifact_type: str, layers: list[dict[str, Any]],
-    annotations: dict[str, str] | None, *, subject: Manifest | None = None,
-) -> Manifest:
-    doc: dict[str, Any] = {
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": artifact_type,
-        "config": client.empty_config(repository), "layers": layers,
-    }
-    if annotations:
-        doc["annotations"] = annotations
-    if subject is not None:
-        doc["subject"] = {"mediaType": subject.media_type, "size": len(subject.data),
-                          "digest": subject.digest}
-    return Manifest.from_bytes(json.dumps(doc, sort_keys=True).encode(), OCI_MANIFEST)
 

@@ -18,15 +18,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from pipeline.errors import PipelineError
+from pipeline.errors import SigningKeyError
 
 SIGNING_KEY_ENV = "PIPELINE_SIGNING_KEY"
 PUBLIC_KEY_ENV = "PIPELINE_ATTESTATION_PUBLIC_KEY"
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
-
-
-class SigningKeyError(PipelineError):
-    """A signing or verification key is missing or not an Ed25519 PEM key."""
 
 
 class Signature(BaseModel):

@@ -3,8 +3,10 @@
 A stage ``staging`` of repository ``host/team/backend`` is the tag
 ``stage-staging`` there; the tag is the source of truth for what is deployed.
 
-Its history is a set of events, each an immutable OCI artifact under its own
-tag ``stage-staging.ev-<UTC time>-<op id>-<phase>``. Why not one JSON list
+Its history is a set of events (`StageEvent`), each an immutable OCI artifact under
+its own tag ``stage-staging.ev-<UTC time>-<op id>-<phase>`` (a stage holding one
+digest: `DigestEvent`) or ``stage-staging.rel-...`` (a stage holding a release:
+release_stages.ReleaseEvent). Why not one JSON list
 under one tag, updated read-append-write? Distribution 2.8 has no conditional
 PUT (no If-Match on manifests), so two writers that read the same list each
 write "list + mine" and the second silently drops the first's event, even
@@ -19,17 +21,18 @@ died) shows in the history as ``interrupted``; the retry writes its own pair.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from pipeline.errors import InvalidReference
-from pipeline.registry.client import OCI_MANIFEST, Manifest, RegistryClient
+from pipeline.errors import InvalidStageName, StageEmpty
+from pipeline.registry.artifact import artifact_manifest
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.reference import parse_repository
 
 EVENT_ARTIFACT_TYPE = "application/vnd.pipeline.stage-event.v1+json"
 EVENT_ANNOTATION = "dev.pipeline.stage-event"
@@ -42,14 +45,38 @@ Phase = Literal["intent", "done"]
 def stage_tag(stage: str) -> str:
     """The tag a stage points with: ``staging`` -> ``stage-staging``."""
     if not _STAGE_NAME.match(stage):
-        raise InvalidReference(f"stage {stage!r}: expected lowercase letters, digits and '-'")
+        raise InvalidStageName(f"stage {stage!r}: expected lowercase letters, digits and '-'")
     return f"stage-{stage}"
 
 
 class StageEvent(BaseModel):
-    """One step of one promotion or rollback (``id`` groups its intent and done)."""
+    """One write-once event of a stage's history, stored under its own tag
+    ``stage-<S>.<TAG_INFIX>-<UTC time>-<op id>-<phase>`` (``id`` groups an operation's
+    intent and done). Each kind of stage declares its fields in a subclass."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    TAG_INFIX: ClassVar[str]
+    if TYPE_CHECKING:  # every kind has these fields (declared there, in its own order)
+        id: str
+        phase: Phase
+        stage: str
+        at: datetime
+
+    @property
+    def tag(self) -> str:
+        stamp = self.at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        return f"{stage_tag(self.stage)}.{self.TAG_INFIX}-{stamp}-{self.id[:12]}-{self.phase}"
+
+    @classmethod
+    def tag_prefix(cls, stage: str) -> str:
+        """What every event tag of this kind on ``stage`` starts with."""
+        return f"{stage_tag(stage)}.{cls.TAG_INFIX}-"
+
+
+class DigestEvent(StageEvent):
+    """One step of one promotion or rollback of a stage that holds one image digest."""
+
+    TAG_INFIX: ClassVar[str] = "ev"
     id: str
     phase: Phase
     action: Action
@@ -63,10 +90,8 @@ class StageEvent(BaseModel):
     reason: str = ""
     at: datetime
 
-    @property
-    def tag(self) -> str:
-        stamp = self.at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        return f"{stage_tag(self.stage)}.ev-{stamp}-{self.id[:12]}-{self.phase}"
+
+Event = TypeVar("Event", bound=StageEvent)
 
 
 def new_operation_id() -> str:
@@ -77,15 +102,15 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class HistoryEntry(BaseModel):
-    """An operation as the history shows it: its intent, and its done event if any."""
+class Operation(BaseModel):
+    """A digest stage's operation as the history shows it: its intent, and its done event."""
 
     model_config = ConfigDict(frozen=True)
-    intent: StageEvent | None
-    done: StageEvent | None
+    intent: DigestEvent | None
+    done: DigestEvent | None
 
     @property
-    def event(self) -> StageEvent:
+    def event(self) -> DigestEvent:
         return self.done or self.intent  # type: ignore[return-value]
 
     @property
@@ -94,64 +119,56 @@ class HistoryEntry(BaseModel):
 
 
 def write_event(client: RegistryClient, repository: str, event: StageEvent) -> None:
-    """Store one event under its own, never-reused tag."""
-    put_event_artifact(client, repository, event.tag, event.model_dump_json())
+    """Store one event under its own, never-reused tag: an artifact with an empty config,
+    no layers, the event JSON in one annotation (one small manifest to fetch per event)."""
+    manifest = artifact_manifest(client, repository, EVENT_ARTIFACT_TYPE,
+                                 annotations={EVENT_ANNOTATION: event.model_dump_json()})
+    client.put_manifest(repository, event.tag, manifest)
 
 
-def read_events(client: RegistryClient, repository: str, stage: str) -> list[StageEvent]:
-    """Every event of a stage, oldest first. Unreadable entries are skipped, not fatal:
-    a tag someone else wrote under our prefix must not block promotions."""
-    events: list[StageEvent] = []
-    for raw in read_event_payloads(client, repository, f"{stage_tag(stage)}.ev-"):
-        try:
-            events.append(StageEvent.model_validate_json(raw))
-        except (ValueError, ValidationError):
-            continue
-    return sorted(events, key=lambda e: (e.at, e.id, e.phase == "done"))
-
-
-def put_event_artifact(client: RegistryClient, repository: str, tag: str, payload: str) -> None:
-    """An event artifact: empty config, no layers, the event JSON in one annotation (one
-    small manifest to fetch per event), under a tag written once."""
-    doc = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "artifactType": EVENT_ARTIFACT_TYPE,
-        "config": client.empty_config(repository),
-        "layers": [],
-        "annotations": {EVENT_ANNOTATION: payload},
-    }
-    manifest = Manifest.from_bytes(json.dumps(doc, sort_keys=True).encode(), OCI_MANIFEST)
-    client.put_manifest(repository, tag, manifest)
-
-
-def read_event_payloads(client: RegistryClient, repository: str, prefix: str) -> list[str]:
-    """The annotation JSON of every event artifact whose tag starts with ``prefix``."""
-    payloads = []
+def read_events(client: RegistryClient, repository: str, stage: str,
+                kind: type[Event]) -> list[Event]:
+    """Every event of ``kind`` on ``stage``, oldest first. Unreadable entries are skipped,
+    not fatal: a tag someone else wrote under our prefix must not block promotions."""
+    prefix = kind.tag_prefix(stage)
+    found: list[Event] = []
     for tag in (t for t in client.list_tags(repository) if t.startswith(prefix)):
         manifest = client.get_manifest(repository, tag)
-        if manifest is None:
-            continue
         try:
-            raw = manifest.annotations().get(EVENT_ANNOTATION)
-        except ValueError:
+            raw = manifest.annotations().get(EVENT_ANNOTATION) if manifest else None
+            if isinstance(raw, str):
+                found.append(kind.model_validate_json(raw))
+        except (ValueError, ValidationError):
             continue
-        if isinstance(raw, str):
-            payloads.append(raw)
-    return payloads
+    return sorted(found, key=lambda e: (e.at, e.id, e.phase == "done"))
 
 
-def history(events: Iterable[StageEvent]) -> list[HistoryEntry]:
+def resolve_stage(
+    client: RegistryClient, stage: str, repositories: Mapping[str, str]
+) -> dict[str, str]:
+    """service -> ``repo@digest`` the stage tag of each repository points at now."""
+    tag = stage_tag(stage)
+    pinned = {}
+    for service, repository in repositories.items():
+        repo = parse_repository(repository)
+        digest = client.head_manifest(repo.repository, tag)
+        if digest is None:
+            raise StageEmpty(f"{repo}:{tag}: stage {stage} holds nothing for {service}")
+        pinned[service] = str(repo.with_digest(digest))
+    return pinned
+
+
+def history(events: Iterable[DigestEvent]) -> list[Operation]:
     """Group events by operation, ordered by when each operation started."""
-    intents: dict[str, StageEvent] = {}
-    dones: dict[str, StageEvent] = {}
+    intents: dict[str, DigestEvent] = {}
+    dones: dict[str, DigestEvent] = {}
     for event in events:
         (intents if event.phase == "intent" else dones)[event.id] = event
     ids = sorted(set(intents) | set(dones), key=lambda i: ((intents.get(i) or dones[i]).at, i))
-    return [HistoryEntry(intent=intents.get(i), done=dones.get(i)) for i in ids]
+    return [Operation(intent=intents.get(i), done=dones.get(i)) for i in ids]
 
 
-def deployed_stack(events: Iterable[StageEvent]) -> list[str]:
+def deployed_stack(events: Iterable[DigestEvent]) -> list[str]:
     """Replay completed operations into the stack of digests the stage went through.
 
     A promotion pushes its digest (unless it is already on top); a rollback

@@ -9,7 +9,8 @@ rather than silently re-uploading layers: promotion promises zero layer bytes.
 from __future__ import annotations
 
 from pipeline.errors import RegistryError
-from pipeline.registry.client import Manifest, RegistryClient
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.oci import Manifest
 
 
 def mount_manifest(

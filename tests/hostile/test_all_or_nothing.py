@@ -8,9 +8,9 @@ import pytest
 
 from pipeline.atomic import replace_directory
 from pipeline.dag.status import LaneResult, LaneStatus, RunResult
+from pipeline.deploy.files import ServiceImage, write_deploy_files
 from pipeline.errors import PipelineError, ReportError
 from pipeline.findings import Evidence, Finding
-from pipeline.registry.render import ServiceImage, render
 from pipeline.report import findings as reports
 from pipeline.report.run import write_run_reports
 from tests.hostile.harness import run_cli
@@ -82,7 +82,7 @@ def test_render_failing_part_way_leaves_the_previous_files(tmp_path: Path, monke
     out = tmp_path / "deploy"
     services = [ServiceImage("api", f"127.0.0.1:5000/team/api@{DIGEST}", 8000),
                 ServiceImage("web", f"127.0.0.1:5000/team/web@{DIGEST}", 80)]
-    render(out, "prod", services)
+    write_deploy_files(out, "prod", services)
     (out / "README.md").write_text("the user's own file")
     before = _snapshot(out)
     real_write = Path.write_text
@@ -96,10 +96,10 @@ def test_render_failing_part_way_leaves_the_previous_files(tmp_path: Path, monke
 
     monkeypatch.setattr(Path, "write_text", fail_on_second)
     with pytest.raises(PipelineError, match="No space left"):
-        render(out, "staging", services)
+        write_deploy_files(out, "staging", services)
     monkeypatch.setattr(Path, "write_text", real_write)
     assert _snapshot(out) == before
-    render(out, "staging", services[:1])           # web is gone from the new set
+    write_deploy_files(out, "staging", services[:1])  # web is gone from the new set
     assert sorted(_snapshot(out)) == ["README.md", "compose.yaml", "k8s/api.yaml"]
     _no_leftovers(tmp_path)
 
@@ -107,8 +107,8 @@ def test_render_failing_part_way_leaves_the_previous_files(tmp_path: Path, monke
 def test_render_refuses_a_file_where_the_directory_goes(tmp_path: Path) -> None:
     (tmp_path / "deploy").write_text("not a directory")
     with pytest.raises(PipelineError):
-        render(tmp_path / "deploy", "prod",
-               [ServiceImage("api", f"127.0.0.1:5000/team/api@{DIGEST}")])
+        write_deploy_files(tmp_path / "deploy", "prod",
+                           [ServiceImage("api", f"127.0.0.1:5000/team/api@{DIGEST}")])
 
 
 def test_reports_failing_part_way_leave_the_previous_set(tmp_path: Path, monkeypatch) -> None:

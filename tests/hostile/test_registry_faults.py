@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import RegistryBadResponse, RegistryError
-from pipeline.registry.client import OCI_INDEX, Manifest, RegistryClient, RetryPolicy
+from pipeline.registry.client import RegistryClient, RetryPolicy
 from pipeline.registry.deadline import Deadline
+from pipeline.registry.oci import OCI_INDEX, Manifest
 from tests.hostile.badserver import bad_registry, scripted_registry
 from tests.hostile.harness import assert_one_line_error, run_cli
 

@@ -9,7 +9,8 @@ import bcrypt
 import pytest
 
 from pipeline.registry import signing
-from pipeline.registry.client import Credentials, RegistryClient
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.credentials import Credentials
 from tests.module.daggercli import Forward, make_checkout
 from tests.registry.conftest import serve
 from tests.registry.regserver import RegistryServer
@@ -76,7 +77,7 @@ def relabelled_release(registry: RegistryServer, prefix: str, rid: str, private:
     label in its config (same layers, so it runs and verifies like the first); its id."""
     import json
 
-    from pipeline.registry.client import Manifest
+    from pipeline.registry.oci import Manifest
     from pipeline.registry.releases import load_release, new_release, publish_release
 
     with login_client(registry) as client:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -69,3 +71,28 @@ def make_image(client: RegistryClient, registry: RegistryServer, key_pair) -> Im
         return ref
 
     return make
+
+
+def at_once(host: str, act: Callable[[RegistryClient, Any], Any], items: Sequence[Any],
+            timeout: float = 60) -> dict[Any, Any]:
+    """``act(own client, item)`` for every item, each in its own thread with its own client,
+    released together; item -> what ``act`` returned. Fails on any exception raised."""
+    barrier = threading.Barrier(len(items))
+    results: dict[Any, Any] = {}
+    errors: list[Exception] = []
+
+    def run(item: Any) -> None:
+        with RegistryClient(host, retry=FAST_RETRY) as own:
+            barrier.wait()
+            try:
+                results[item] = act(own, item)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(item,)) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not errors, errors
+    return results

@@ -13,7 +13,8 @@ import json
 import os
 import tarfile
 
-from pipeline.registry.client import OCI_MANIFEST, Manifest, RegistryClient
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.oci import OCI_MANIFEST, Manifest
 
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 CONFIG = "application/vnd.oci.image.config.v1+json"

@@ -31,7 +31,7 @@ storage:
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:{port}
+  addr: {bind}:{port}
 {auth}"""
 
 AUTH = """\
@@ -66,6 +66,7 @@ class RegistryServer:
     proc: subprocess.Popen[bytes] | None = None
     htpasswd: Path | None = None  # basic auth when set (bcrypt entries, user:hash lines)
     token: TokenService | None = None  # token auth when set (Docker's token protocol)
+    bind: str = "127.0.0.1"  # where it listens; `host` stays 127.0.0.1 (a loopback dial test)
 
     @property
     def host(self) -> str:
@@ -83,7 +84,7 @@ class RegistryServer:
         if self.token:
             auth = TOKEN_AUTH.format(realm=self.token.realm, service=SERVICE, issuer=ISSUER,
                                      cert=self.token.write_cert(self.root / "token-cert.pem"))
-        config.write_text(CONFIG.format(storage=storage, port=self.port, auth=auth))
+        config.write_text(CONFIG.format(storage=storage, bind=self.bind, port=self.port, auth=auth))
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [BINARY, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT,
@@ -93,7 +94,7 @@ class RegistryServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"docker-registry exited: {self.log_path.read_text()[-500:]}")
             try:
-                if httpx.get(f"http://{self.host}/v2/", timeout=1).status_code in (200, 401):
+                if httpx.get(f"http://{self.bind}:{self.port}/v2/", timeout=1).status_code in (200, 401):
                     return
             except httpx.TransportError:
                 pass

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from pipeline.errors import PromotionRefused, RegistryError
@@ -11,7 +9,7 @@ from pipeline.registry import stages
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.promotion import promote
 from pipeline.registry.reference import require_digest
-from tests.registry.conftest import FAST_RETRY
+from tests.registry.conftest import FAST_RETRY, at_once
 
 pytestmark = pytest.mark.registry
 REPO = "team/backend"
@@ -20,28 +18,12 @@ TAG = "stage-staging"
 
 def test_two_concurrent_promotions_of_different_digests(registry, make_image, key_pair):
     refs = [make_image(), make_image()]
-    barrier = threading.Barrier(len(refs))
-    results, errors = {}, []
-
-    def run(ref: str) -> None:
-        with RegistryClient(registry.host, retry=FAST_RETRY) as own:
-            barrier.wait()
-            try:
-                results[ref] = promote(own, ref, "staging", key_pair[1], reason="race")
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(ref,)) for ref in refs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-
-    assert not errors
+    results = at_once(registry.host, lambda own, ref: promote(own, ref, "staging", key_pair[1],
+                                                               reason="race"), refs, timeout=30)
     digests = {require_digest(ref).digest for ref in refs}
     with RegistryClient(registry.host) as check:
         current = check.head_manifest(REPO, TAG)
-        entries = stages.history(stages.read_events(check, REPO, "staging"))
+        entries = stages.history(stages.read_events(check, REPO, "staging", stages.DigestEvent))
     assert current in digests
     assert {e.event.digest for e in entries} == digests
     assert all(e.status == "completed" for e in entries)
@@ -86,7 +68,7 @@ def test_registry_dies_mid_promotion_then_retry_completes(
     registry.start()  # same storage, same port
     with RegistryClient(registry.host, retry=FAST_RETRY) as fresh:
         seen.append(fresh.head_manifest(REPO, TAG))
-        entries = stages.history(stages.read_events(fresh, REPO, "staging"))
+        entries = stages.history(stages.read_events(fresh, REPO, "staging", stages.DigestEvent))
         assert [e.status for e in entries] == ["completed", "interrupted"]
 
         with pytest.raises(PromotionRefused):  # still no way in for an unvalidated digest
@@ -94,7 +76,7 @@ def test_registry_dies_mid_promotion_then_retry_completes(
         retried = promote(fresh, target, "staging", key_pair[1], reason="release 2, retry")
         assert retried.outcome == "promoted"
         seen.append(fresh.head_manifest(REPO, TAG))
-        entries = stages.history(stages.read_events(fresh, REPO, "staging"))
+        entries = stages.history(stages.read_events(fresh, REPO, "staging", stages.DigestEvent))
 
     assert [e.status for e in entries] == ["completed", "interrupted", "completed"]
     assert seen[-1] == require_digest(target).digest

@@ -10,7 +10,7 @@ import pytest
 from pipeline.registry import stages
 from pipeline.registry.promotion import promote, rollback
 from pipeline.registry.reference import require_digest
-from pipeline.registry.release import LaneSummary, publish_record, read_record
+from pipeline.registry.release import RecordedLane, ReleaseRecord, publish_record
 
 pytestmark = pytest.mark.registry
 
@@ -26,10 +26,10 @@ def test_publish_then_promote_then_rollback(client, registry, make_image, key_pa
     record = publish_record(
         tmp_path / "release.json", run_id="run-1", git_revision="deadbeef",
         contract_sha256="ab" * 32, images={"backend": c},
-        lanes=[LaneSummary(name="e2e", status="passed", duration_seconds=1.5)],
+        lanes=[RecordedLane(name="e2e", status="passed", duration_seconds=1.5)],
         started_at=datetime.now(UTC),
     )
-    assert read_record(tmp_path / "release.json") == record
+    assert ReleaseRecord.model_validate_json((tmp_path / "release.json").read_bytes()) == record
     assert record.images[0].digest == _digest(c)
 
     public = key_pair[1]
@@ -46,7 +46,7 @@ def test_publish_then_promote_then_rollback(client, registry, make_image, key_pa
     assert again.digest == _digest(a)
     assert client.head_manifest("team/backend", tag) == _digest(a)
 
-    entries = stages.history(stages.read_events(client, "team/backend", "staging"))
+    entries = stages.history(stages.read_events(client, "team/backend", "staging", stages.DigestEvent))
     assert [(e.event.action, e.status, e.event.digest) for e in entries] == [
         ("promote", "completed", _digest(a)), ("promote", "completed", _digest(b)),
         ("promote", "completed", _digest(c)), ("rollback", "completed", _digest(b)),
@@ -81,7 +81,7 @@ def test_repeating_a_promotion_changes_nothing(client, make_image, key_pair):
     first = promote(client, ref, "staging", key_pair[1])
     second = promote(client, ref, "staging", key_pair[1])
     assert (first.outcome, second.outcome) == ("promoted", "unchanged")
-    events = stages.read_events(client, "team/backend", "staging")
+    events = stages.read_events(client, "team/backend", "staging", stages.DigestEvent)
     assert len(stages.history(events)) == 1
 
 

@@ -11,7 +11,7 @@ import pytest
 from pipeline.errors import InvalidReference, PromotionRefused
 from pipeline.registry import signing, stages
 from pipeline.registry.attestation import attest, attestation_tag
-from pipeline.registry.client import OCI_MANIFEST, Manifest
+from pipeline.registry.oci import OCI_MANIFEST, Manifest
 from pipeline.registry.promotion import promote, rollback
 from pipeline.registry.reference import require_digest
 from tests.registry.conftest import CONTRACT_SHA256, LANES
@@ -30,7 +30,7 @@ def staged(client, make_image, key_pair) -> str:
 
 def _assert_untouched(client, staged: str) -> None:
     assert client.head_manifest(REPO, "stage-staging") == require_digest(staged).digest
-    assert len(stages.read_events(client, REPO, "staging")) == 2  # the one intent + done
+    assert len(stages.read_events(client, REPO, "staging", stages.DigestEvent)) == 2  # the one intent + done
 
 
 def _refused(client, ref: str, key, match: str, **kwargs) -> str:

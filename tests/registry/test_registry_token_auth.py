@@ -11,7 +11,8 @@ import pytest
 from pipeline.errors import RegistryError
 from pipeline.registry import stages
 from pipeline.registry.attestation import attest
-from pipeline.registry.client import Credentials, RegistryClient
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.credentials import Credentials
 from pipeline.registry.promotion import promote, rollback
 from pipeline.registry.reference import require_digest
 from tests.registry.conftest import CONTRACT_SHA256, FAST_RETRY, LANES, serve
@@ -92,3 +93,34 @@ def test_refusals_are_one_line_naming_the_reference(token_registry, key_pair):
         assert "\n" not in message and PASSWORD not in message
         assert "team/backend" in message, message
     assert "refused: 401 Unauthorized (UNAUTHORIZED: bad credentials)" in str(refused.value)
+
+
+@pytest.fixture
+def far_token_service():
+    """A token service on 127.0.0.2 whose realm says 127.0.0.1: what a Dagger module sees,
+    where loopback is its own container and the engine's host is elsewhere."""
+    service = TokenService(users={"ci": (PASSWORD, {"team/*": {"pull", "push"}})},
+                           bind="127.0.0.2", advertise="127.0.0.1")
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def far_registry(tmp_path, far_token_service):
+    yield from serve(RegistryServer(tmp_path / "registry", token=far_token_service,
+                                    bind="127.0.0.2"))
+
+
+def test_the_token_is_fetched_through_the_clients_own_dial(far_registry, far_token_service,
+                                                           monkeypatch):
+    # PIPELINE_REGISTRY_LOOPBACK (set by pipeline.module) says where 127.0.0.1 really is.
+    # The token service the challenge names is dialed like the registry: a client that
+    # fetched the realm as written would find nothing on 127.0.0.1 and fail.
+    monkeypatch.setenv("PIPELINE_REGISTRY_LOOPBACK", "127.0.0.2")
+    assert far_registry.host.startswith("127.0.0.1:")
+    assert far_token_service.realm.startswith("http://127.0.0.1:")
+    with client_for(far_registry, "ci") as client:
+        manifest = push_image(client, "team/backend", [1024])
+        assert client.head_manifest("team/backend", manifest.digest) == manifest.digest
+    assert far_token_service.scope_requests, "the token came from the token service"

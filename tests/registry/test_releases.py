@@ -4,14 +4,15 @@ a registry killed mid-move then a retry, two concurrent moves, render from the s
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 import yaml
 
 from pipeline.errors import PromotionRefused, RegistryError
 from pipeline.registry import release_stages, signing
-from pipeline.registry.client import Manifest, RegistryClient
+from pipeline.registry.artifact import empty_config
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.oci import Manifest
 from pipeline.registry.reference import parse_repository, require_digest
 from pipeline.registry.releases import (
     RELEASE_ANNOTATION,
@@ -21,7 +22,7 @@ from pipeline.registry.releases import (
     release_id,
     verify_release,
 )
-from tests.registry.conftest import CONTRACT_SHA256, FAST_RETRY, LANES
+from tests.registry.conftest import CONTRACT_SHA256, FAST_RETRY, LANES, at_once
 
 pytestmark = pytest.mark.registry
 RELEASES = "team/releases"
@@ -203,23 +204,8 @@ def test_two_concurrent_promotions_end_with_one_release_whole(registry, publish,
     rids = [publish(), publish()]
     repo = _repo(registry)
     for _round in range(3):
-        barrier = threading.Barrier(2)
-        errors: list[Exception] = []
-
-        def run(rid: str, barrier=barrier, errors=errors) -> None:
-            with RegistryClient(registry.host, retry=FAST_RETRY) as own:
-                barrier.wait()
-                try:
-                    release_stages.promote_release(own, repo, rid, "staging", key_pair[1], "race")
-                except Exception as exc:  # noqa: BLE001 - reported below
-                    errors.append(exc)
-
-        threads = [threading.Thread(target=run, args=(rid,)) for rid in rids]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        assert not errors
+        at_once(registry.host, lambda own, rid: release_stages.promote_release(
+            own, repo, rid, "staging", key_pair[1], "race"), rids)
         with RegistryClient(registry.host) as check:
             held = release_stages.held_release(check, RELEASES, "staging")
             assert held.id in rids
@@ -229,11 +215,11 @@ def test_two_concurrent_promotions_end_with_one_release_whole(registry, publish,
 
 def test_render_writes_the_whole_release_the_stage_holds(client, registry, publish, key_pair,
                                                          tmp_path):
-    from pipeline.actions import render_release_stage
+    from pipeline.actions import write_release_deploy_files
 
     rid = publish()
     release_stages.promote_release(client, _repo(registry), rid, "staging", key_pair[1])
-    written = render_release_stage(f"{registry.host}/{RELEASES}", "staging", tmp_path / "out")
+    written = write_release_deploy_files(f"{registry.host}/{RELEASES}", "staging", tmp_path / "out")
     assert len(written) == 3
     compose = yaml.safe_load((tmp_path / "out" / "compose.yaml").read_text())
     release = release_stages.held_release(client, RELEASES, "staging")
@@ -328,7 +314,7 @@ def test_cli_promote_release_history_rollback_render(run, registry, publish, key
 def test_a_junk_release_record_is_a_one_line_refusal(client, registry, key_pair, annotation):
     rid = "rel-" + "a" * 24
     doc = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-           "config": client.empty_config(RELEASES), "layers": [],
+           "config": empty_config(client, RELEASES), "layers": [],
            "annotations": {RELEASE_ANNOTATION: annotation}}
     client.put_manifest(RELEASES, rid, Manifest.from_bytes(json.dumps(doc).encode()))
     with pytest.raises(PromotionRefused, match="not a release manifest") as info:

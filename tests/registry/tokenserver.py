@@ -39,6 +39,8 @@ class TokenService:
 
     users: dict[str, tuple[str, dict[str, set[str]]]]
     lifetime: int = 300
+    bind: str = "127.0.0.1"        # where it listens
+    advertise: str | None = None   # the host its realm names (default: where it listens)
     scope_requests: list[list[str]] = field(default_factory=list)  # scopes asked, per request
     _key: rsa.RSAPrivateKey = field(init=False)
     _cert: x509.Certificate = field(init=False)
@@ -66,7 +68,7 @@ class TokenService:
     def realm(self) -> str:
         assert self._server is not None, "start() the token service first"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/token"
+        return f"http://{self.advertise or host}:{port}/token"
 
     # -- serving ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -90,7 +92,7 @@ class TokenService:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((self.bind, 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:

@@ -11,11 +11,11 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.errors import InvalidReference, PipelineError
+from pipeline.deploy.files import ServiceImage, write_deploy_files
+from pipeline.errors import InvalidReference
 from pipeline.registry import signing, stages
 from pipeline.registry.reference import parse_reference, require_digest
-from pipeline.registry.release import LaneSummary, publish_record, read_record
-from pipeline.registry.render import ServiceImage, render
+from pipeline.registry.release import RecordedLane, ReleaseRecord, publish_record
 
 D1, D2, D3 = ("sha256:" + c * 64 for c in "123")
 HOST = "127.0.0.1:5000"
@@ -89,8 +89,8 @@ def test_public_key_from_env_path_or_pem(tmp_path, monkeypatch):
 
 # -- history replay --------------------------------------------------------
 
-def _done(action: str, digest: str, minute: int) -> stages.StageEvent:
-    return stages.StageEvent(
+def _done(action: str, digest: str, minute: int) -> stages.DigestEvent:
+    return stages.DigestEvent(
         id=f"op{minute}", phase="done", action=action, stage="staging",
         repository=f"{HOST}/team/backend", digest=digest, actor="t",
         at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minute),
@@ -126,8 +126,8 @@ def test_event_tags_are_valid_unique_and_sort_by_time():
 
 def test_render_pins_digests_in_compose_and_kubernetes(tmp_path: Path):
     backend = f"{HOST}/team/backend@{D1}"
-    paths = render(tmp_path, "staging", [ServiceImage("backend", backend, 8000),
-                                         ServiceImage("frontend", f"{HOST}/team/frontend@{D2}")])
+    paths = write_deploy_files(tmp_path, "staging", [
+        ServiceImage("backend", backend, 8000), ServiceImage("frontend", f"{HOST}/team/frontend@{D2}")])
     compose = yaml.safe_load((tmp_path / "compose.yaml").read_text())
     assert compose["services"]["backend"]["image"] == backend
     deployment, service = yaml.safe_load_all((tmp_path / "k8s" / "backend.yaml").read_text())
@@ -138,8 +138,9 @@ def test_render_pins_digests_in_compose_and_kubernetes(tmp_path: Path):
 
 def test_render_refuses_a_tag_and_writes_nothing(tmp_path: Path):
     with pytest.raises(InvalidReference, match="team/frontend:latest"):
-        render(tmp_path, "staging", [ServiceImage("backend", f"{HOST}/team/backend@{D1}"),
-                                     ServiceImage("frontend", f"{HOST}/team/frontend:latest")])
+        write_deploy_files(tmp_path, "staging", [
+            ServiceImage("backend", f"{HOST}/team/backend@{D1}"),
+            ServiceImage("frontend", f"{HOST}/team/frontend:latest")])
     assert list(tmp_path.iterdir()) == []
 
 
@@ -150,19 +151,16 @@ def test_release_record_round_trip_and_refuses_tags(tmp_path: Path):
     record = publish_record(
         path, run_id="r1", git_revision="abc", contract_sha256="00" * 32,
         images={"backend": f"{HOST}/team/backend@{D1}"},
-        lanes=[LaneSummary(name="lint", status="passed")], started_at=datetime.now(UTC),
+        lanes=[RecordedLane(name="lint", status="passed")], started_at=datetime.now(UTC),
         attestations={"backend": f"{HOST}/team/backend@{D2}"},
     )
-    assert read_record(path) == record
+    assert ReleaseRecord.model_validate_json(path.read_bytes()) == record
     assert json.loads(path.read_text())["images"][0]["digest"] == D1
     with pytest.raises(InvalidReference):
         publish_record(tmp_path / "bad.json", run_id="r", git_revision="a", contract_sha256="0",
                        images={"backend": f"{HOST}/team/backend:v1"}, lanes=[],
                        started_at=datetime.now(UTC))
     assert not (tmp_path / "bad.json").exists()
-    (tmp_path / "junk.json").write_text("{}")
-    with pytest.raises(PipelineError, match="junk.json: not a release record"):
-        read_record(tmp_path / "junk.json")
 
 
 # -- property: rollbacks undo promotions in reverse order -------------------
@@ -188,3 +186,19 @@ def test_rollbacks_retrace_the_distinct_promotions(promoted, rollbacks):
     assert remaining == trail[: len(remaining)]  # a prefix: nothing invented, order kept
     assert remaining[-1] == current
     assert len(remaining) == max(1, len(trail) - rollbacks)
+
+
+# -- errors say what happened; exit codes unchanged -----------------------------
+
+def test_stage_errors_have_their_own_documented_classes():
+    from pipeline import errors
+
+    with pytest.raises(errors.InvalidStageName) as info:
+        stages.stage_tag("Prod!")
+    assert isinstance(info.value, InvalidReference) and info.value.exit_code == 2
+    assert issubclass(errors.StageEmpty, errors.PromotionRefused)
+    assert errors.StageEmpty("x").exit_code == 1
+    assert signing.SigningKeyError is errors.SigningKeyError
+    assert errors.SigningKeyError("x").exit_code == 2
+    for name in ("InvalidStageName", "StageEmpty", "SigningKeyError"):
+        assert name in (errors.__doc__ or ""), f"{name} missing from the hierarchy docstring"

@@ -1,15 +1,16 @@
 """Deployment inputs for a stage, pinned to digests: a compose file and Kubernetes manifests.
 
-Rendering refuses tags: every image must be ``repo@sha256:...`` (a tag could
-move between review and deploy). Images usually come from the stage tags
-themselves (``resolve_stage``), so the files say exactly what the stage holds.
+The files refuse tags: every image must be ``repo@sha256:...`` (a tag could
+move between review and deploy). Images usually come from what the stage holds
+(pipeline.registry.stages.resolve_stage, or the release a release stage holds), so
+the files say exactly that.
 Everything is validated before the first file is written, and the set is
 swapped in whole (pipeline.atomic.replace_directory).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,8 @@ from typing import Any
 import yaml
 
 from pipeline.atomic import replace_directory
-from pipeline.errors import PipelineError, PromotionRefused
-from pipeline.registry.client import RegistryClient
-from pipeline.registry.reference import parse_repository, require_digest
+from pipeline.errors import PipelineError
+from pipeline.registry.reference import require_digest
 from pipeline.registry.stages import stage_tag
 
 _NAME_OK = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
@@ -35,23 +35,8 @@ class ServiceImage:
     port: int | None = None
 
 
-def resolve_stage(
-    client: RegistryClient, stage: str, repositories: Mapping[str, str]
-) -> dict[str, str]:
-    """service -> ``repo@digest`` the stage tag of each repository points at now."""
-    tag = stage_tag(stage)
-    pinned = {}
-    for service, repository in repositories.items():
-        repo = parse_repository(repository)
-        digest = client.head_manifest(repo.repository, tag)
-        if digest is None:
-            raise PromotionRefused(f"{repo}:{tag}: stage {stage} holds nothing for {service}")
-        pinned[service] = str(repo.with_digest(digest))
-    return pinned
-
-
-def render(out_dir: Path, stage: str, services: Sequence[ServiceImage], *,
-           release: str | None = None) -> list[Path]:
+def write_deploy_files(out_dir: Path, stage: str, services: Sequence[ServiceImage], *,
+                       release: str | None = None) -> list[Path]:
     """Write ``compose.yaml`` and ``k8s/<service>.yaml`` under ``out_dir``; returns the paths.
     ``release``: the release id the files come from, recorded in each file."""
     stage_tag(stage)  # validates the stage name
