@@ -19,6 +19,7 @@ from pipeline.errors import PromotionRefused, StageEmpty
 from pipeline.registry import release_stages, stages
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.credentials import Credentials
+from pipeline.registry.policy import DEFAULT_POLICY, Policy
 from pipeline.registry.promotion import DigestMove, promote, rollback
 from pipeline.registry.reference import ImageReference, parse_repository, require_digest
 from pipeline.registry.releases import RELEASE_ARTIFACT_TYPE, load_release, require_release_id
@@ -31,24 +32,24 @@ def _key(key: Ed25519PublicKey | bytes) -> Ed25519PublicKey:
 
 
 def promote_image(image: str, stage: str, public_key: Ed25519PublicKey | bytes, reason: str = "",
-                  *, required_lanes: Sequence[str] = (), target_repository: str | None = None,
+                  *, policy: Policy = DEFAULT_POLICY, target_repository: str | None = None,
                   credentials: Credentials | None = None) -> str:
     """Point `stage` at the validated digest `image` (REPO@sha256:...)."""
     ref = require_digest(image)
     with RegistryClient.for_reference(ref, credentials=credentials) as client:
         event = promote(client, str(ref), stage, _key(public_key), reason,
-                        required_lanes=required_lanes, target_repository=target_repository)
+                        policy=policy, target_repository=target_repository)
     return describe(event)
 
 
 def rollback_stage(repository: str, stage: str, public_key: Ed25519PublicKey | bytes,
-                   reason: str = "", *, required_lanes: Sequence[str] = (),
+                   reason: str = "", *, policy: Policy = DEFAULT_POLICY,
                    credentials: Credentials | None = None) -> str:
     """Point `stage` of `repository` back at its previous validated digest."""
     repo = parse_repository(repository)
     with RegistryClient.for_reference(repo, credentials=credentials) as client:
         event = rollback(client, str(repo), stage, _key(public_key), reason,
-                         required_lanes=required_lanes)
+                         policy=policy)
     return describe(event)
 
 
@@ -96,23 +97,25 @@ def _short(digest: str | None) -> str:
 
 def promote_release(release: str, repository: str, stage: str,
                     public_key: Ed25519PublicKey | bytes, reason: str = "", *,
-                    required_lanes: Sequence[str] = (),
+                    policy: Policy = DEFAULT_POLICY,
                     credentials: Credentials | None = None) -> str:
     """Move every service of `stage` to release `release` of the release repository."""
     repo = parse_repository(repository)
     require_release_id(release)
     with RegistryClient.for_reference(repo, credentials=credentials) as client:
         result = release_stages.promote_release(client, repo, release, stage, _key(public_key),
-                                                reason, required_lanes=required_lanes)
+                                                reason, policy=policy)
     return result.describe()
 
 
 def rollback_release(repository: str, stage: str, public_key: Ed25519PublicKey | bytes,
-                     reason: str = "", *, credentials: Credentials | None = None) -> str:
+                     reason: str = "", *, policy: Policy = DEFAULT_POLICY,
+                     credentials: Credentials | None = None) -> str:
     """Move `stage` back to its last verified release (or the one it held before)."""
     repo = parse_repository(repository)
     with RegistryClient.for_reference(repo, credentials=credentials) as client:
-        result = release_stages.rollback_release(client, repo, stage, _key(public_key), reason)
+        result = release_stages.rollback_release(client, repo, stage, _key(public_key), reason,
+                                                 policy=policy)
     return result.describe()
 
 
@@ -196,13 +199,14 @@ render_release_stage = write_release_deploy_files
 
 
 def rollback_any(repository: str, stage: str, public_key: Ed25519PublicKey | bytes,
-                 reason: str = "", *, required_lanes: Sequence[str] = (),
+                 reason: str = "", *, policy: Policy = DEFAULT_POLICY,
                  credentials: Credentials | None = None) -> str:
     """Roll back a stage held as a release (in a releases repository) or as one image."""
     repo = parse_repository(repository)
     with RegistryClient.for_reference(repo, credentials=credentials) as client:
         releases = is_release_repository(client, repo.repository, stage)
     if releases:
-        return rollback_release(repository, stage, public_key, reason, credentials=credentials)
-    return rollback_stage(repository, stage, public_key, reason, required_lanes=required_lanes,
+        return rollback_release(repository, stage, public_key, reason, policy=policy,
+                                credentials=credentials)
+    return rollback_stage(repository, stage, public_key, reason, policy=policy,
                           credentials=credentials)

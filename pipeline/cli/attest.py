@@ -12,6 +12,7 @@ from pipeline.errors import PipelineError
 from pipeline.registry import deadline, signing
 from pipeline.registry.attestation import attest, verify_attestation
 from pipeline.registry.client import RegistryClient
+from pipeline.registry.policy import Policy, waived_rules
 from pipeline.registry.reference import require_digest
 from pipeline.textsafe import printable
 
@@ -60,10 +61,10 @@ def _verify(args: argparse.Namespace) -> int:
     image = require_digest(args.image)
     key = signing.public_key(args.public_key)
     with RegistryClient.for_reference(image) as client:
-        statement = verify_attestation(client, image, key, required_lanes=args.require_lane,
-                                       refuse_waivers=args.refuse_waivers)
+        statement = verify_attestation(client, image, key, policy=Policy(
+            required_lanes=tuple(args.require_lane), refuse_waivers=args.refuse_waivers))
     p = statement.predicate
-    waived = sorted({str(w.get("rule")) for w in p.waivers if w.get("findings")})
+    waived = waived_rules(p.waivers)
     qualified = (f"; waived: {', '.join(waived)}" if waived else "") + \
         ("" if p.gating else "; not gating")
     print(printable(f"{image}: verified; lanes passed: {', '.join(p.lanes_passed)}; "

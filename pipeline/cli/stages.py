@@ -11,6 +11,7 @@ from typing import Any
 from pipeline.actions import promote_image, promote_release, rollback_any, stage_history
 from pipeline.errors import PipelineError
 from pipeline.registry import deadline, signing
+from pipeline.registry.policy import Policy
 from pipeline.textsafe import printable_lines
 
 
@@ -61,7 +62,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help=f"Ed25519 public key PEM (default: ${signing.PUBLIC_KEY_ENV})")
     parser.add_argument("--require-lane", action="append", default=[], metavar="LANE",
                         help="refuse unless the attestation says LANE passed (repeatable)")
+    parser.add_argument("--refuse-waivers", action="store_true",
+                        help="refuse a validation that passed only thanks to a waiver, or whose "
+                             "contract lanes did not gate its tests (--keep-going)")
     deadline.add_argument(parser)
+
+
+def _policy(args: argparse.Namespace) -> Policy:
+    return Policy(required_lanes=tuple(args.require_lane), refuse_waivers=args.refuse_waivers)
 
 
 def _verify_options(parser: argparse.ArgumentParser) -> None:
@@ -84,13 +92,13 @@ def _promote(args: argparse.Namespace) -> int:
         if args.verify:
             raise PipelineError("--verify: verifies a release; use --release")
         print(printable_lines(promote_image(
-            args.image, args.stage, key, args.reason, required_lanes=args.require_lane,
+            args.image, args.stage, key, args.reason, policy=_policy(args),
             target_repository=args.target_repository)))
         return 0
     if not args.repository:
         raise PipelineError("--release: needs --repository HOST/REPO (where releases are stored)")
     print(printable_lines(promote_release(args.release, args.repository, args.stage, key,
-                                          args.reason, required_lanes=args.require_lane)),
+                                          args.reason, policy=_policy(args))),
           flush=True)
     return _run_verification(args, key) if args.verify else 0
 
@@ -98,7 +106,7 @@ def _promote(args: argparse.Namespace) -> int:
 def _rollback(args: argparse.Namespace) -> int:
     key = signing.public_key(args.public_key)
     print(printable_lines(rollback_any(args.repository, args.stage, key, args.reason,
-                                       required_lanes=args.require_lane)))
+                                       policy=_policy(args))))
     return 0
 
 

@@ -25,6 +25,7 @@ from pipeline.registry import signing
 from pipeline.registry.artifact import artifact_manifest
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.oci import Manifest
+from pipeline.registry.policy import DEFAULT_POLICY, Policy
 from pipeline.registry.reference import ImageReference, require_digest
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -131,8 +132,7 @@ def verify_attestation(
     image: ImageReference,
     public_key: Ed25519PublicKey,
     *,
-    required_lanes: Sequence[str] = (),
-    refuse_waivers: bool = False,
+    policy: Policy = DEFAULT_POLICY,
 ) -> Statement:
     """The verified statement for ``image``; PromotionRefused with the reason otherwise."""
     repo = image.repository
@@ -155,18 +155,8 @@ def verify_attestation(
     predicate = statement.predicate
     if predicate.lanes_failed:
         raise PromotionRefused(f"{image}: failed gate(s): {', '.join(predicate.lanes_failed)}")
-    if not predicate.lanes_passed:
-        raise PromotionRefused(f"{image}: unvalidated, the attestation names no passed lane")
-    missing = [lane for lane in required_lanes if lane not in predicate.lanes_passed]
-    if missing:
-        raise PromotionRefused(f"{image}: not validated by required lane(s): {', '.join(missing)}")
-    if refuse_waivers:
-        waived = sorted({str(w.get("rule")) for w in predicate.waivers if w.get("findings")})
-        if waived:
-            raise PromotionRefused(f"{image}: validated with waived rule(s): {', '.join(waived)}")
-        if not predicate.gating:
-            raise PromotionRefused(f"{image}: validated by a run whose contract lanes did not "
-                                   "gate its tests (--keep-going)")
+    policy.check(str(image), lanes_passed=predicate.lanes_passed, waivers=predicate.waivers,
+                 gating=predicate.gating)
     return statement
 
 

@@ -15,7 +15,6 @@ the tag moves, so the stage only ever points at a digest that passed step 3.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +25,7 @@ from pipeline.registry import events, stages
 from pipeline.registry.attestation import attestation_tag, verify_attestation
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.oci import Manifest
+from pipeline.registry.policy import DEFAULT_POLICY, Policy
 from pipeline.registry.reference import ImageReference, parse_repository, require_digest
 from pipeline.registry.transfer import mount_manifest
 
@@ -53,7 +53,7 @@ class DigestMove:
 
 def promote(
     client: RegistryClient, image_ref: str, stage: str, public_key: Ed25519PublicKey,
-    reason: str = "", *, required_lanes: Sequence[str] = (), target_repository: str | None = None,
+    reason: str = "", *, policy: Policy = DEFAULT_POLICY, target_repository: str | None = None,
 ) -> DigestMove:
     """Point ``stage`` (in the image's repository, or ``target_repository``) at ``image_ref``."""
     image = require_digest(image_ref)
@@ -61,7 +61,7 @@ def promote(
     tag = stages.stage_tag(stage)
     target = parse_repository(target_repository) if target_repository else image
     _same_host(client, target)
-    manifest = _validated(client, image, public_key, required_lanes,
+    manifest = _validated(client, image, public_key, policy,
                           unknown="unknown digest, no such manifest in the registry")
     if target.repository != image.repository:
         _carry_attestation(client, image, manifest, target.repository)
@@ -70,7 +70,7 @@ def promote(
 
 def rollback(
     client: RegistryClient, repository: str, stage: str, public_key: Ed25519PublicKey,
-    reason: str = "", *, required_lanes: Sequence[str] = (),
+    reason: str = "", *, policy: Policy = DEFAULT_POLICY,
 ) -> DigestMove:
     """Point ``stage`` back at the validated digest it held before the current one."""
     repo = parse_repository(repository)
@@ -82,19 +82,19 @@ def rollback(
     previous = stages.previous_digest(_deployed(client, repo, stage), current)
     if previous is None:
         raise PromotionRefused(f"{repo}:{tag}: no previous digest in the stage history")
-    manifest = _validated(client, repo.with_digest(previous), public_key, required_lanes,
+    manifest = _validated(client, repo.with_digest(previous), public_key, policy,
                           unknown="previous digest is no longer in the registry")
     return _move(client, "rollback", repo, stage, tag, manifest, reason)
 
 
 def _validated(client: RegistryClient, image: ImageReference, public_key: Ed25519PublicKey,
-               required_lanes: Sequence[str], *, unknown: str) -> Manifest:
+               policy: Policy, *, unknown: str) -> Manifest:
     """Steps 2-3: the manifest of ``image`` once its attestation verified, and only if it
     may move alone; PromotionRefused (``unknown`` when the registry lacks it) otherwise."""
     manifest = client.get_manifest(image.repository, image.digest or "")
     if manifest is None:
         raise PromotionRefused(f"{image}: {unknown}")
-    statement = verify_attestation(client, image, public_key, required_lanes=required_lanes)
+    statement = verify_attestation(client, image, public_key, policy=policy)
     # A digest published in a multi-service release moves with its release, never alone:
     # a stage would otherwise hold a pair no lane ever tested together.
     together = statement.predicate.release_services

@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pipeline.errors import PromotionRefused, RegistryError, StageEmpty
 from pipeline.registry import events, stages
 from pipeline.registry.client import RegistryClient
+from pipeline.registry.policy import DEFAULT_POLICY, Policy
 from pipeline.registry.reference import ImageReference
 from pipeline.registry.releases import Release, read_release_manifest, verify_release
 
@@ -109,7 +110,7 @@ def held_release(client: RegistryClient, repository: str, stage: str) -> Release
 
 def promote_release(
     client: RegistryClient, repository: ImageReference, rid: str, stage: str,
-    public_key: Ed25519PublicKey, reason: str = "", *, required_lanes: Sequence[str] = (),
+    public_key: Ed25519PublicKey, reason: str = "", *, policy: Policy = DEFAULT_POLICY,
     action: ReleaseAction = "promote",
 ) -> ReleaseMove:
     """Move every service of ``stage`` to release ``rid`` of ``repository`` (host/repo)."""
@@ -118,7 +119,7 @@ def promote_release(
     repo = repository.repository
     tag = stages.stage_tag(stage)
     release, images, manifest = verify_release(client, repo, rid, public_key,
-                                               required_lanes=required_lanes)
+                                               policy=policy)
     current = held_release(client, repo, stage)
     if (current is not None and current.id == rid and _services_at(client, release, tag)
             and _last_move(read_events(client, repo, stage)) == rid):
@@ -143,7 +144,7 @@ def promote_release(
 
 def rollback_release(
     client: RegistryClient, repository: ImageReference, stage: str,
-    public_key: Ed25519PublicKey, reason: str = "",
+    public_key: Ed25519PublicKey, reason: str = "", *, policy: Policy = DEFAULT_POLICY,
 ) -> ReleaseMove:
     """Move the stage back to the last verified release before the current one (or, if
     none was ever verified, the release it held before)."""
@@ -154,7 +155,7 @@ def rollback_release(
     if target is None:
         raise PromotionRefused(f"{repository}: stage {stage} has no earlier release to return to")
     return promote_release(client, repository, target, stage, public_key, reason,
-                           action="rollback")
+                           policy=policy, action="rollback")
 
 
 def record_verification(

@@ -40,6 +40,7 @@ from pipeline.registry.attestation import (
 )
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.oci import Manifest
+from pipeline.registry.policy import DEFAULT_POLICY, Policy
 from pipeline.registry.reference import ImageReference, parse_reference, require_digest
 
 RELEASE_ARTIFACT_TYPE = "application/vnd.pipeline.release.v1+json"
@@ -187,7 +188,7 @@ def load_release(client: RegistryClient, repository: str, rid: str) -> tuple[Rel
 
 def verify_release(
     client: RegistryClient, repository: str, rid: str, public_key: Ed25519PublicKey,
-    *, required_lanes: Sequence[str] = (),
+    *, policy: Policy = DEFAULT_POLICY,
 ) -> tuple[Release, dict[str, Manifest], Manifest]:
     """The release, each service's image manifest and the release manifest, once all of it
     verified; PromotionRefused naming the first thing that did not."""
@@ -218,11 +219,7 @@ def verify_release(
                 f"{where}: service {name} digest {service.digest} is not the one attested")
     if signed != release:
         raise PromotionRefused(f"{where}: release record differs from its attestation")
-    missing = [lane for lane in required_lanes if lane not in signed.lanes_passed]
-    if missing:
-        raise PromotionRefused(f"{where}: not validated by required lane(s): {', '.join(missing)}")
-    if not signed.lanes_passed:
-        raise PromotionRefused(f"{where}: unvalidated, the attestation names no passed lane")
+    policy.check(where, lanes_passed=signed.lanes_passed, waivers=signed.waivers)
     images = {}
     for name, service in sorted(release.services.items()):
         image = service.image

@@ -22,6 +22,7 @@ import pytest
 
 from pipeline.errors import PromotionRefused
 from pipeline.registry import RegistryClient, parse_reference, verify_attestation
+from pipeline.registry.policy import Policy
 from pipeline.registry.signing import generate_key_pair, load_public_key
 from tests.conftest import REGISTRY, ROOT, local_image
 
@@ -172,7 +173,7 @@ def test_waiving_what_failed_passes_with_waivers_and_says_so(engine_env, project
         statement = verify_attestation(client, ref, key)
         assert sorted(w["rule"] for w in statement.predicate.waivers) == failing
         with pytest.raises(PromotionRefused, match="waived rule"):
-            verify_attestation(client, ref, key, refuse_waivers=True)
+            verify_attestation(client, ref, key, policy=Policy(refuse_waivers=True))
     data = summary(reports)
     assert data["result"] == "passed with waivers" and data["gating"] is True
     assert sorted(w["rule"] for w in data["waivers"]) == failing

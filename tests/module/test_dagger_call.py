@@ -21,6 +21,7 @@ import pytest
 
 from pipeline.registry import signing
 from pipeline.registry.attestation import verify_attestation
+from pipeline.registry.policy import Policy
 from pipeline.registry.reference import parse_reference
 from pipeline.report.run.summary import RunSummary
 from tests.module.conftest import (
@@ -164,8 +165,8 @@ def test_publish_pushes_by_digest_with_a_signed_attestation(published, keys, log
     key = signing.load_public_key(keys[1], source="test")
     with login_client(login_registry) as client:
         for service, ref in published.items():
-            statement = verify_attestation(client, parse_reference(ref), key,
-                                           required_lanes=[f"contract:{service}", "e2e"])
+            statement = verify_attestation(client, parse_reference(ref), key, policy=Policy(
+                required_lanes=(f"contract:{service}", "e2e")))
             assert statement.predicate.git_revision == REVISION
 
 

@@ -12,6 +12,7 @@ from pipeline.errors import InvalidReference, PromotionRefused
 from pipeline.registry import signing, stages
 from pipeline.registry.attestation import attest, attestation_tag
 from pipeline.registry.oci import OCI_MANIFEST, Manifest
+from pipeline.registry.policy import Policy
 from pipeline.registry.promotion import promote, rollback
 from pipeline.registry.reference import require_digest
 from tests.registry.conftest import CONTRACT_SHA256, LANES
@@ -96,7 +97,8 @@ def test_attestation_copied_from_another_digest(client, staged, make_image, key_
 
 
 def test_missing_required_lane(client, staged, make_image, key_pair):
-    _refused(client, make_image(), key_pair[1], "required lane", required_lanes=["perf"])
+    _refused(client, make_image(), key_pair[1], "required lane",
+             policy=Policy(required_lanes=("perf",)))
     _assert_untouched(client, staged)
 
 

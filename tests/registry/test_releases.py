@@ -343,3 +343,29 @@ def test_history_escapes_what_users_wrote(client, registry, publish, key_pair):
                                    "\x1b[2Jwiped\nsecond line postgres://u:hunter2@db/x")
     text = stage_history(f"{registry.host}/{RELEASES}", "staging")
     assert "\x1b" not in text and "\\x1b[2Jwiped" in text and "hunter2" not in text
+
+
+def test_cli_promote_and_rollback_apply_the_move_policy_to_releases(run, registry, publish,
+                                                                    key_pair, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+
+    pub = tmp_path / "pub.pem"
+    pub.write_bytes(key_pair[1].public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    repo = f"{registry.host}/{RELEASES}"
+    clean = publish()
+    waived = publish(waivers=[{"rule": "user.root", "reason": "upstream", "findings": 2},
+                              {"rule": "image.size", "reason": "unused", "findings": 0}])
+    args = ("--repository", repo, "--stage", "policy", "--public-key", str(pub))
+    code, out, err = run("promote", "--release", clean, *args)
+    assert code == 0, err
+    code, out, err = run("promote", "--release", waived, *args, "--refuse-waivers")
+    assert code == 1 and err.count("\n") == 1, err
+    assert "validated with waived rule(s): user.root" in err      # the unused waiver is not one
+    code, out, err = run("promote", "--release", waived, *args)  # without the policy: moves
+    assert code == 0 and f"promoted release {waived}" in out, err
+    # A rollback target is held to the same policy as a promotion.
+    code, out, err = run("rollback", *args, "--require-lane", "perf")
+    assert code == 1 and "not validated by required lane(s): perf" in err, err
+    code, out, err = run("rollback", *args, "--require-lane", LANES[0])
+    assert code == 0 and f"rolled-back release {clean}" in out, err
