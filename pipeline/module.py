@@ -19,6 +19,7 @@ import anyio
 import dagger
 from dagger import DefaultPath, Doc, Ignore, check, dag, function, object_type
 
+from pipeline.dag import plan_text
 from pipeline.lanes.build import build_image
 from pipeline.lanes.context import RunContext
 from pipeline.lanes.publish import PublishOptions
@@ -101,7 +102,7 @@ class Pipeline:
     async def plan(self, source: Source, contract: ContractPath = "pipeline.toml",
                    overlay: Overlays = []) -> str:  # noqa: B006 - Dagger needs a literal default
         """Print the lanes' DAG without running anything."""
-        return (await plan(source, _options(contract, overlay))).render_plan()
+        return plan_text(await plan(source, _options(contract, overlay)))
 
     @function
     async def build(self, source: Source, service: Annotated[str, Doc("service name")],

@@ -128,13 +128,14 @@ def _source_dir(args: argparse.Namespace) -> Path:
 def run_plan(args: argparse.Namespace) -> int:
     import anyio
 
+    from pipeline.dag import plan_dot, plan_mermaid, plan_text
     from pipeline.lanes.publish import PublishOptions
     from pipeline.validate import plan
 
     publish = PublishOptions(args.publish_to) if args.publish_to else None
     graph = anyio.run(partial(plan, None, _options(args, publish), local_root=_source_dir(args)))
-    render = {"text": graph.render_plan, "mermaid": graph.render_mermaid, "dot": graph.render_dot}
-    print(render[args.format](), end="")
+    draw = {"text": plan_text, "mermaid": plan_mermaid, "dot": plan_dot}[args.format]
+    print(draw(graph), end="")
     return 0
 
 

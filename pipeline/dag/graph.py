@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipeline.dag import render
 from pipeline.dag.resources import ResourceClass
 from pipeline.dag.status import LaneOutcome, LaneResult, RunResult
 from pipeline.errors import GraphError, LaneError
@@ -52,14 +51,6 @@ class LaneContext:
     upstream: Mapping[str, Mapping[str, Any]]  # need name -> that lane's outputs
     results: Mapping[str, LaneResult]  # need name -> that lane's full result
     log: FilteringBoundLogger
-
-    def output(self, lane: str, key: str) -> Any:
-        """One output of a needed lane; a missing key is a LaneError naming both."""
-        outputs = self.upstream[lane]
-        try:
-            return outputs[key]
-        except KeyError:
-            raise LaneError(f"lane {self.lane!r}: lane {lane!r} has no output {key!r}") from None
 
 
 LaneRun = Callable[[LaneContext], Awaitable[LaneOutcome]]
@@ -166,21 +157,6 @@ class Graph:
             sorter.done(*ready)
         return tuple(ordered)
 
-    def dependants(self, name: str) -> tuple[str, ...]:
-        """Lanes that need ``name`` directly, in declaration order."""
-        return tuple(lane.name for lane in self._lanes.values() if name in lane.needs)
-
-    def downstream(self, name: str) -> tuple[str, ...]:
-        """Every lane that needs ``name`` directly or through others, in topological order."""
-        reached: set[str] = set()
-        frontier = [name]
-        while frontier:
-            for dependant in self.dependants(frontier.pop()):
-                if dependant not in reached:
-                    reached.add(dependant)
-                    frontier.append(dependant)
-        return tuple(lane for lane in self.order() if lane in reached)
-
     def upstream(self, name: str) -> tuple[str, ...]:
         """Every lane ``name`` needs directly or through others, in topological order."""
         reached: set[str] = set()
@@ -239,16 +215,6 @@ class Graph:
             chain.append(cursor)
             cursor = via[cursor]
         return CriticalPath(lanes=tuple(reversed(chain)), duration=finish[end])
-
-    def render_plan(self) -> str:
-        """The plan as text: lanes by level, each with its kind, needs and inputs."""
-        return render.render_plan(self)
-
-    def render_mermaid(self) -> str:
-        return render.render_mermaid(self)
-
-    def render_dot(self) -> str:
-        return render.render_dot(self)
 
 
 async def _never_run(ctx: LaneContext) -> LaneOutcome:  # pragma: no cover - shape only
