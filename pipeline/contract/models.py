@@ -292,6 +292,13 @@ class Service(Model):
     checks: Checks | None = None
     waive: list[Waiver] = []
 
+    # Its key in [services], set by the Contract holding it: lanes pass Service objects.
+    _name: str = PrivateAttr(default="")
+
+    @property
+    def name(self) -> str:
+        return self._name
+
     @field_validator("waive")
     @classmethod
     def _waivers_name_rules_once(cls, waive: list[Waiver], info: ValidationInfo) -> list[Waiver]:
@@ -397,6 +404,12 @@ class Contract(Model):
     def source(self) -> Path | None:
         """The contract file this was loaded from (None when built in code)."""
         return self._source
+
+    @model_validator(mode="after")
+    def _name_services(self) -> Contract:
+        for name, spec in self.services.items():
+            spec._name = name
+        return self
 
     def service(self, name: str) -> Service:
         """The named service; KeyError lists the known ones."""

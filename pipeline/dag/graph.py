@@ -7,6 +7,7 @@ the lanes at fault.
 
 from __future__ import annotations
 
+import collections
 import graphlib
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
@@ -25,31 +26,45 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._/@+-]*")
 
 
 class NeedsView(Mapping[str, Any]):
-    """Read-only view of the needs' values; asking for an undeclared lane is a bug, said plainly."""
+    """Read-only view of the values of the lanes a lane needs, directly or through its other
+    needs (they all passed, or it would not run): a lane reads an image built two levels up
+    without a direct need on its build. Asking for any other lane is a bug, said plainly.
 
-    def __init__(self, lane: str, values: Mapping[str, Any]) -> None:
-        self._lane, self._values = lane, values
+    The lanes in view are found on first use, so lanes that read nothing cost nothing.
+    """
+
+    def __init__(self, lane: str, reach: Callable[[], Iterable[str]],
+                 value: Callable[[str], Any]) -> None:
+        self._lane, self._reach, self._value = lane, reach, value
+        self._names: tuple[str, ...] | None = None
+
+    @property
+    def _known(self) -> tuple[str, ...]:
+        if self._names is None:
+            self._names = tuple(self._reach())
+        return self._names
 
     def __getitem__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise LaneError(f"lane {self._lane!r} reads {name!r}, which it does not need") from None
+        if name not in self._known:
+            raise LaneError(f"lane {self._lane!r} reads {name!r}, which it does not need")
+        return self._value(name)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
+        return iter(self._known)
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self._known)
 
 
 @dataclass(frozen=True, slots=True)
 class LaneContext:
-    """What a running lane sees: the outputs and results of the lanes it needs, and a logger."""
+    """What a running lane sees: the outputs and results of the lanes it needs (directly or
+    through other needs: see NeedsView), and a logger. Lanes on Dagger read outputs typed,
+    by service (pipeline.lanes.outputs), never by parsing these names."""
 
     lane: str
-    upstream: Mapping[str, Mapping[str, Any]]  # need name -> that lane's outputs
-    results: Mapping[str, LaneResult]  # need name -> that lane's full result
+    upstream: Mapping[str, Mapping[str, Any]]  # needed lane -> its outputs
+    results: Mapping[str, LaneResult]  # needed lane -> its full result
     log: FilteringBoundLogger
 
 
@@ -156,6 +171,18 @@ class Graph:
             ordered.extend(ready)
             sorter.done(*ready)
         return tuple(ordered)
+
+    def needed(self, name: str) -> tuple[str, ...]:
+        """Every lane ``name`` needs, directly or through its needs (not ``after``): the lanes
+        that passed whenever it runs. Its direct needs first, then breadth first."""
+        reached: dict[str, None] = {}
+        frontier = collections.deque(self._lanes[name].needs)
+        while frontier:
+            need = frontier.popleft()
+            if need not in reached:
+                reached[need] = None
+                frontier.extend(self._lanes[need].needs)
+        return tuple(reached)
 
     def upstream(self, name: str) -> tuple[str, ...]:
         """Every lane ``name`` needs directly or through others, in topological order."""

@@ -13,7 +13,8 @@ from dagger import dag
 
 from pipeline.contract import Contract
 from pipeline.contract.secrets import parse_ref
-from pipeline.errors import ContractError, LaneError
+from pipeline.errors import LaneError
+from pipeline.lanes.source import Source
 
 # Environment names whose values are treated as secrets even when the contract
 # does not declare them (test credentials for dependencies, connection URLs).
@@ -22,17 +23,18 @@ _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE|CREDEN
 
 @dataclass
 class RunContext:
-    """One validate run: the validated directory (as Dagger sees it) and its contract.
+    """One validate run: the validated directory (pipeline.lanes.source) and its contract.
 
-    `source` is the directory holding the contract file; `contract.root` is a
-    local mirror of the few small files domain rules read (contract, Dockerfiles,
-    .dockerignore), so rules never talk to Dagger.
+    `contract.root` is `source.root`: local files, so domain rules never talk to Dagger.
+    References in the contract (image keys, service and dependency names) were
+    checked when it was loaded: lanes index them without checking again.
     """
 
-    source: dagger.Directory
+    source: Source
     contract: Contract
-    scratch: Path                      # local: image tarballs, lane logs and reports
     run_id: str
+    # Local: image tarballs, lane logs and reports. None for a plan, whose lanes never run.
+    scratch: Path | None = None
     # The contract's env:/file: references as Dagger secrets, by field key
     # (services.api.runtime.env.TOKEN); see pipeline.lanes.secretrefs.
     secret_refs: Mapping[str, dagger.Secret] = field(default_factory=dict)
@@ -45,16 +47,16 @@ class RunContext:
     gating: bool = True     # False: test lanes ran whatever the contract said (--keep-going)
     ca_bundle: dagger.File | None = None  # PEM bundle every tooling container trusts (--ca-bundle)
 
-    def lane_dir(self, lane: str) -> Path:
-        path = self.scratch / "lanes" / lane.replace(":", "-").replace("/", "-")
+    def work_dir(self, *parts: str) -> Path:
+        """A local directory under the run's scratch, made on first use."""
+        if self.scratch is None:
+            raise LaneError("a plan has no scratch directory: its lanes never run")
+        path = self.scratch.joinpath(*parts)
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def image_ref(self, key: str, *, field_name: str) -> str:
-        try:
-            return self.contract.images[key]
-        except KeyError:
-            raise ContractError(f"unknown image key {key!r}", field=field_name) from None
+    def lane_dir(self, lane: str) -> Path:
+        return self.work_dir("lanes", lane.replace(":", "-").replace("/", "-"))
 
     def is_secret(self, name: str, declared: frozenset[str] | set[str] = frozenset()) -> bool:
         return name in declared or bool(_SECRET_NAME.search(name))
@@ -88,8 +90,3 @@ def with_env(
             container = container.with_env_variable(name, value)
     return container
 
-
-def upstream_images(lane) -> dict[str, dagger.Container]:
-    """The images built upstream of a lane (a pipeline.dag LaneContext), by service name."""
-    return {need.split(":", 1)[1]: outputs["image"] for need, outputs in lane.upstream.items()
-            if "image" in outputs}

@@ -21,6 +21,7 @@ from pipeline.dag import LaneContext, LaneOutcome, LaneRun
 from pipeline.dag.status import RunResult
 from pipeline.errors import RegistryError
 from pipeline.lanes.context import RunContext
+from pipeline.lanes.outputs import Upstream
 from pipeline.registry import (
     Credentials,
     LaneSummary,
@@ -50,8 +51,8 @@ class PublishOptions:
 def publish_lane(ctx: RunContext, options: PublishOptions) -> LaneRun:
     async def run(lane: LaneContext) -> LaneOutcome:
         started = datetime.now(UTC)
-        images = {need.split(":", 1)[1]: outputs["image"] for need, outputs in lane.upstream.items()
-                  if need.startswith("contract:")}
+        # The very containers the build lanes made and every gate checked: no rebuild.
+        images = Upstream(lane).images()
         refs: dict[str, str] = {}
         credentials = None
         if options.registry_username:

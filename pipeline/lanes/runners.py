@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pipeline.contract import Runner
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
-from pipeline.lanes.context import RunContext, upstream_images, with_env
+from pipeline.lanes.context import RunContext, with_env
 from pipeline.lanes.dependencies import NotReady, Preparer
+from pipeline.lanes.outputs import Upstream
 from pipeline.lanes.reports import collect_junit
 from pipeline.lanes.servicewrap import topology_names, wrapper_for
 from pipeline.lanes.tooling import run_steps, tooling_container
@@ -20,11 +21,11 @@ REPORTS = "/reports"
 
 def runner_lane(ctx: RunContext, kind: str, runner: Runner) -> LaneRun:
     async def run(lane: LaneContext) -> LaneOutcome:
-        images = upstream_images(lane)
+        images = Upstream(lane).images()
         out = ctx.lane_dir(lane.lane)
         log = out / "output.log"
-        image = ctx.image_ref(runner.image, field_name=f"{kind}.image")
-        container = tooling_container(image, source=ctx.source.directory(runner.source),
+        container = tooling_container(ctx.contract.images[runner.image],
+                                      source=ctx.source.at(runner.source),
                                       workdir=runner.workdir, ca_bundle=ctx.ca_bundle)
         # Installs come before the services are bound: they do not depend on them,
         # so a change to an image does not redo them.
