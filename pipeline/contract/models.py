@@ -411,13 +411,15 @@ class Contract(Model):
             spec._name = name
         return self
 
-    def service(self, name: str) -> Service:
-        """The named service; KeyError lists the known ones."""
+    def service(self, name: str, *, field: str = "services") -> Service:
+        """The named service; a one-line ContractError listing the known ones (`field`: the
+        argument that named it, for a name given outside the contract: `--service`)."""
         try:
             return self.services[name]
         except KeyError:
-            raise KeyError(f"unknown service {name!r} (known: {', '.join(self.services)})") \
-                from None
+            raise ContractError(f"unknown service {name!r} (known: {', '.join(self.services)})",
+                                path=str(self._source) if self._source else None,
+                                field=field) from None
 
     def error_at(self, loc: tuple[str | int, ...], message: str) -> ContractError:
         """A one-line error naming the file, line and field at `loc`."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,9 @@ from pipeline.lanes.source import Source
 
 # Environment names whose values are treated as secrets even when the contract
 # does not declare them (test credentials for dependencies, connection URLs).
+# A reusable change to a container, applied with `container.with_(step)` (Dagger's idiom).
+ContainerStep = Callable[[dagger.Container], dagger.Container]
+
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE|CREDENTIAL|_URL$|_DSN$", re.I)
 
 
@@ -61,6 +64,12 @@ class RunContext:
     def is_secret(self, name: str, declared: frozenset[str] | set[str] = frozenset()) -> bool:
         return name in declared or bool(_SECRET_NAME.search(name))
 
+    def with_env(self, values: Mapping[str, str], field_key: str,
+                 declared: frozenset[str] | set[str] = frozenset()) -> ContainerStep:
+        """The step setting the env table at `field_key`: references and secret-looking
+        names (or `declared` secrets) as Dagger secrets."""
+        return with_env(self.env(values, field_key), is_secret=lambda n: self.is_secret(n, declared))
+
     def env(self, values: Mapping[str, str], field_key: str) -> dict[str, str | dagger.Secret]:
         """`values` (the env table at `field_key`) with env:/file: references as secrets."""
         out: dict[str, str | dagger.Secret] = {}
@@ -75,18 +84,29 @@ class RunContext:
         return out
 
 
-def with_env(
-    container: dagger.Container, env: Mapping[str, str | dagger.Secret], *,
-    is_secret=lambda name: False,
-) -> dagger.Container:
-    """Set variables; references and secret-looking ones go in as Dagger secrets, so no log
-    shows them."""
-    for name, value in env.items():
-        if isinstance(value, dagger.Secret):
-            container = container.with_secret_variable(name, value)
-        elif is_secret(name):
-            container = container.with_secret_variable(name, dag.set_secret(f"env-{name}", value))
-        else:
-            container = container.with_env_variable(name, value)
-    return container
+def with_env(env: Mapping[str, str | dagger.Secret], *,
+             is_secret: Callable[[str], bool] = lambda name: False) -> ContainerStep:
+    """The step setting variables; references and secret-looking ones go in as Dagger
+    secrets, so no log shows them."""
+    def step(container: dagger.Container) -> dagger.Container:
+        for name, value in env.items():
+            if isinstance(value, dagger.Secret):
+                container = container.with_secret_variable(name, value)
+            elif is_secret(name):
+                container = container.with_secret_variable(name, dag.set_secret(f"env-{name}", value))
+            else:
+                container = container.with_env_variable(name, value)
+        return container
+
+    return step
+
+
+def with_registry_auth(host: str, username: str, password: dagger.Secret | None) -> ContainerStep:
+    """The step logging in to `host` for pulls and pushes (nothing without a user)."""
+    def step(container: dagger.Container) -> dagger.Container:
+        if not username or password is None:
+            return container
+        return container.with_registry_auth(host, username, password)
+
+    return step
 

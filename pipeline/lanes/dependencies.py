@@ -26,7 +26,7 @@ import dagger
 from dagger import dag
 
 from pipeline.dag.messages import one_line
-from pipeline.lanes.context import RunContext, with_env
+from pipeline.lanes.context import RunContext
 from pipeline.lanes.tooling import Step
 
 if TYPE_CHECKING:  # topology imports this module
@@ -52,8 +52,7 @@ def dependency_container(ctx: RunContext, name: str) -> dagger.Container:
         container = dag.container().from_(image)
     if dep.command is not None:
         container = container.with_default_args(list(dep.command))
-    container = with_env(container, ctx.env(dep.env, f"dependencies.{name}.env"),
-                         is_secret=ctx.is_secret)
+    container = container.with_(ctx.with_env(dep.env, f"dependencies.{name}.env"))
     for port in dep.ports:
         container = container.with_exposed_port(port)
     return container

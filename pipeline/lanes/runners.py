@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pipeline.contract import Runner
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
-from pipeline.lanes.context import RunContext, with_env
+from pipeline.lanes.context import RunContext
 from pipeline.lanes.dependencies import NotReady, Preparer
 from pipeline.lanes.outputs import Upstream
 from pipeline.lanes.reports import collect_junit
@@ -38,9 +38,9 @@ def runner_lane(ctx: RunContext, kind: str, runner: Runner) -> LaneRun:
             await Preparer(topology, log).prepare(runner.services)
         except NotReady as exc:
             return LaneOutcome.failure(str(exc), log=log)
-        container = topology.bind(container, runner.services)
-        container = with_env(container, ctx.env(runner.env, f"{kind}.env"), is_secret=ctx.is_secret)
-        container = container.with_exec(["mkdir", "-p", REPORTS])
+        container = (container.with_(topology.bindings(runner.services))
+                     .with_(ctx.with_env(runner.env, f"{kind}.env"))
+                     .with_exec(["mkdir", "-p", REPORTS]))
         container, failed = await run_steps(container, runner.command, log)
         junit = await collect_junit(container, REPORTS, out / "junit")
         # What the services said while the tests ran: where a 500's traceback is.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pipeline.contract import Service
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
 from pipeline.errors import LaneError
-from pipeline.lanes.context import RunContext, with_env
+from pipeline.lanes.context import RunContext
 from pipeline.lanes.dependencies import NotReady, Preparer
 from pipeline.lanes.outputs import Upstream
 from pipeline.lanes.reports import collect_junit
@@ -40,9 +40,8 @@ def source_check_lane(ctx: RunContext, spec: Service, step: str) -> LaneRun:
                 await Preparer(topology, log).prepare(checks.depends_on)
             except NotReady as exc:
                 return LaneOutcome.failure(str(exc), log=log)
-            container = topology.bind(container, checks.depends_on)
-        container = with_env(container, ctx.env(checks.env, f"services.{spec.name}.checks.env"),
-                             is_secret=ctx.is_secret)
+            container = container.with_(topology.bindings(checks.depends_on))
+        container = container.with_(ctx.with_env(checks.env, f"services.{spec.name}.checks.env"))
         container, failed = await run_steps(container, getattr(checks, step), log)
         junit = ()
         if step == "unit_test" and checks.reports:

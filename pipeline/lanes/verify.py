@@ -30,7 +30,7 @@ from pipeline.contract import Service
 from pipeline.dag import EventCallback, Graph, Lane, LaneContext, LaneOutcome, RunResult, run_graph
 from pipeline.errors import ContractError, PromotionRefused
 from pipeline.findings import Verdict, sort_findings
-from pipeline.lanes.context import RunContext
+from pipeline.lanes.context import RunContext, with_registry_auth
 from pipeline.lanes.graph import service_closure
 from pipeline.lanes.image_contract import Prober
 from pipeline.lanes.outputs import Upstream, image_output
@@ -107,9 +107,9 @@ def _pull(service: str, reference: str, credentials: Credentials | None):
     async def run(lane: LaneContext) -> LaneOutcome:
         container = dag.container()
         if credentials is not None:
-            secret = dag.set_secret("registry-password", credentials.password)
-            container = container.with_registry_auth(reference.split("/", 1)[0],
-                                                      credentials.username, secret)
+            container = container.with_(with_registry_auth(
+                reference.split("/", 1)[0], credentials.username,
+                dag.set_secret("registry-password", credentials.password)))
         container = container.from_(reference)
         await container.sync()  # fail here, in this lane, if the digest cannot be pulled
         return LaneOutcome.success(f"pulled {reference}", outputs=image_output(service, container))
