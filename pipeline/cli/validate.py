@@ -15,6 +15,8 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from pipeline.cli.options import add_source_options
+
 # Lane-kind shortcuts: `pipeline lint` = validate only the lint lanes.
 SHORTCUTS = {
     "build": ("build", "build each service's runtime image"),
@@ -27,12 +29,8 @@ SHORTCUTS = {
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", type=Path, default=Path("."),
-                        help="directory holding the contract (default: .)")
-    parser.add_argument("--contract", default="pipeline.toml",
-                        help="contract file, relative to --source (default: pipeline.toml)")
-    parser.add_argument("--overlay", action="append", default=[],
-                        help="overlay merged over the contract, relative to --source (repeatable)")
+    add_source_options(parser, holding="the contract",
+                       overlay="overlay merged over the contract, relative to --source (repeatable)")
     parser.add_argument("--lane", action="append", default=[],
                         help="run only this lane and what it needs (repeatable)")
 
