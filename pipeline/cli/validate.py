@@ -17,7 +17,10 @@ from pathlib import Path
 
 from pipeline.cli.options import add_source_options
 
-# Lane-kind shortcuts: `pipeline lint` = validate only the lint lanes.
+# Lane-kind shortcuts: `pipeline lint` = validate only the lint lanes. One concept, one name:
+# `check-images` runs the lanes of kind `contract` (contract:<service>: static rules on the
+# built image, then runtime probes); `check-image` (cli/check_image.py) runs only those
+# static rules, on one image tarball, without an engine.
 SHORTCUTS = {
     "build": ("build", "build each service's runtime image"),
     "lint": ("lint", "lint each service in its tooling container"),

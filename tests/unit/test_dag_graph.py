@@ -97,7 +97,7 @@ def test_critical_path_counts_missing_durations_as_zero_and_empty_graph():
     assert empty.lanes == () and empty.duration == 0.0
 
 
-def test_render_plan_shows_levels_needs_inputs():
+def test_plan_text_shows_levels_needs_inputs():
     assert plan_text(release_graph()) == (
         "Plan: 5 lanes in 3 levels (lanes of one level can run at the same time)\n"
         "Level 1\n"
@@ -117,12 +117,12 @@ def test_render_plan_shows_levels_needs_inputs():
     )
 
 
-def test_render_plan_refuses_a_bad_graph():
+def test_plan_text_refuses_a_bad_graph():
     with pytest.raises(GraphError):
         plan_text(Graph([lane("a", "ghost")]))
 
 
-def test_render_mermaid_and_dot_have_every_edge():
+def test_plan_mermaid_and_dot_have_every_edge():
     graph = release_graph()
     mermaid = plan_mermaid(graph)
     assert mermaid.startswith("flowchart LR\n")

@@ -362,3 +362,17 @@ async def test_critical_path_of_a_finished_run():
 def test_status_predicates():
     assert [s for s in LaneStatus if s.is_success] == [LaneStatus.PASSED]
     assert {s for s in LaneStatus if s.is_problem} == {LaneStatus.FAILED, LaneStatus.ERRORED}
+
+
+async def test_a_lane_reads_outputs_of_what_its_needs_need():
+    """A test lane gated on contract lanes still reads the images their builds made, once."""
+    async def reads(ctx):
+        return LaneOutcome.success(outputs={"seen": ctx.upstream["build"]["digest"],
+                                            "lanes": ",".join(ctx.upstream)})
+
+    graph = Graph([Lane("build", passing(digest="sha256:abc")),
+                   Lane("contract", passing(), needs=("build",)),
+                   Lane("side", passing()),
+                   Lane("integration", reads, needs=("contract",), after=("side",))])
+    result = await run(graph)
+    assert dict(result["integration"].outputs) == {"seen": "sha256:abc", "lanes": "contract,build"}
