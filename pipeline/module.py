@@ -136,9 +136,10 @@ class Pipeline:
         with tempfile.TemporaryDirectory(prefix="pipeline-") as tmp:
             tree = Source.mirror(directory, Path(tmp))
             loaded, _ = await tree.load_contract(self.contract, tuple(self.overlay))
-        # Declared, not run here: the engine builds it when the caller uses the container.
-        ctx = RunContext(source=tree, contract=loaded, run_id="build")
-        return build_image(ctx, loaded.service(service, field="--service"))
+            # Lazy: the engine builds it from the Dagger directory when the caller uses it;
+            # the mirror (read by the load only) is not needed past this block.
+            ctx = RunContext(source=tree, contract=loaded, run_id="build")
+            return build_image(ctx, loaded.service(service, field="--service"))
 
     @function
     @check  # `dagger check` runs it too

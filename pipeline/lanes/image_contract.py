@@ -188,8 +188,8 @@ def contract_lane(ctx: RunContext, spec: Service) -> LaneRun:
     service = spec.name
 
     async def run(lane: LaneContext) -> LaneOutcome:
-        images = Upstream(lane).images()
-        image = images[service]
+        upstream = Upstream(lane)
+        image, images = upstream.image(service), upstream.images()
         out = ctx.lane_dir(lane.lane)
         wrapper = await wrapper_for(ctx, images, topology_names(ctx, [service]))
         topology = Topology(ctx, images, wrapper)
