@@ -16,11 +16,11 @@ from pipeline.contract.secrets import parse_ref
 from pipeline.errors import LaneError
 from pipeline.lanes.source import Source
 
-# Environment names whose values are treated as secrets even when the contract
-# does not declare them (test credentials for dependencies, connection URLs).
 # A reusable change to a container, applied with `container.with_(step)` (Dagger's idiom).
 ContainerStep = Callable[[dagger.Container], dagger.Container]
 
+# Environment names whose values are treated as secrets even when the contract
+# does not declare them (test credentials for dependencies, connection URLs).
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE|CREDENTIAL|_URL$|_DSN$", re.I)
 
 
