@@ -36,9 +36,11 @@ SourceDir = Annotated[
 ContractPath = Annotated[str, Doc("contract file, relative to the source")]
 Overlays = Annotated[list[str], Doc("overlays merged over the contract, in order")]
 # A function's own `--source` (the documented `dagger call validate --source=DIR`): this call
-# only. No DefaultPath here: an argument has a DefaultPath or a Python default, never both.
+# only. No DefaultPath here (an argument has a DefaultPath or a Python default, never both),
+# and no Ignore: the engine refuses an Ignore on an argument left out (nil); the same
+# patterns are applied by `_source` instead.
 SourceOverride = Annotated[
-    dagger.Directory | None, Ignore(SOURCE_EXCLUDE),
+    dagger.Directory | None,
     Doc("directory holding the contract file, for this call (default: the module's --source)"),
 ]
 StageOverlays = Annotated[list[str], Doc("the stage's overlay(s), merged over the contract "
@@ -113,7 +115,9 @@ class Pipeline:
     overlay: Overlays = field(default=list)
 
     def _source(self, override: dagger.Directory | None) -> dagger.Directory:
-        return self.source if override is None else override
+        """This call's source: its own --source without what SOURCE_EXCLUDE names, or the
+        module's (already without it: its Ignore)."""
+        return self.source if override is None else override.filter(exclude=SOURCE_EXCLUDE)
 
     def _options(self, **kwargs) -> ValidateOptions:
         """The run's options: the module's contract and overlays, and this call's `kwargs`."""
