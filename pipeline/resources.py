@@ -10,7 +10,7 @@ findings; it imports no Dagger.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pipeline.contract import Resources
@@ -87,19 +87,26 @@ def judge_idle(service: str, resources: Resources, figures: IdleFigures | None,
         findings = [Finding("runtime.idle-resources", f"{service} idle: {figures.describe()}",
                             (detail,), subject=service)]
         cpu, memory = figures.cpu_millicores, figures.memory_bytes
-    if resources.idle_cpu is not None:
-        if cpu is None:
-            findings.append(Finding("runtime.idle-cpu", f"{service}: idle CPU not measured, "
-                                    f"budget {resources.idle_cpu:.0f}m", subject=service))
-        elif cpu > resources.idle_cpu:
-            findings.append(Finding("runtime.idle-cpu", f"{service} used {cpu:.0f}m CPU while "
-                                    f"idle, budget {resources.idle_cpu:.0f}m", subject=service))
-    if resources.idle_memory is not None:
-        budget = format_size(resources.idle_memory)
-        if memory is None:
-            findings.append(Finding("runtime.idle-memory", f"{service}: idle memory not measured, "
-                                    f"budget {budget}", subject=service))
-        elif memory > resources.idle_memory:
-            findings.append(Finding("runtime.idle-memory", f"{service} held {format_size(memory)} "
-                                    f"while idle, budget {budget}", subject=service))
+    # One budget a row: (rule, what, measured, budget, how a figure reads, "over budget" words).
+    budgets: tuple[tuple[str, str, float | None, float | None, Callable[[float], str], str], ...] = (
+        ("runtime.idle-cpu", "CPU", cpu, resources.idle_cpu, _millicores, "used {} CPU"),
+        ("runtime.idle-memory", "memory", memory, resources.idle_memory, _bytes, "held {}"),
+    )
+    for rule, what, measured, budget, show, over in budgets:
+        if budget is None:
+            continue
+        if measured is None:
+            findings.append(Finding(rule, f"{service}: idle {what} not measured, "
+                                    f"budget {show(budget)}", subject=service))
+        elif measured > budget:
+            findings.append(Finding(rule, f"{service} {over.format(show(measured))} while idle, "
+                                    f"budget {show(budget)}", subject=service))
     return findings
+
+
+def _millicores(value: float) -> str:
+    return f"{value:.0f}m"
+
+
+def _bytes(value: float) -> str:
+    return format_size(int(value))

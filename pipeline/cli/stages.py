@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.actions import promote_image, promote_release, rollback_any, stage_history
+from pipeline.cli.options import add_source_options
 from pipeline.errors import PipelineError
 from pipeline.registry import deadline, signing
 from pipeline.registry.policy import Policy
@@ -73,12 +74,8 @@ def _policy(args: argparse.Namespace) -> Policy:
 
 
 def _verify_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", type=Path, default=Path("."),
-                        help="directory holding the contract and the tests (default: .)")
-    parser.add_argument("--contract", default="pipeline.toml",
-                        help="contract file, relative to --source (default: pipeline.toml)")
-    parser.add_argument("--overlay", action="append", default=[],
-                        help="the stage's overlay over the contract, e.g. stages/staging.toml")
+    add_source_options(parser, holding="the contract and the tests",
+                       overlay="the stage's overlay over the contract, e.g. stages/staging.toml")
     parser.add_argument("--rollback-on-failure", action="store_true",
                         help="a failed verification moves the stage back to its last "
                              "verified release")

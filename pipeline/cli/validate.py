@@ -15,7 +15,12 @@ import sys
 from functools import partial
 from pathlib import Path
 
-# Lane-kind shortcuts: `pipeline lint` = validate only the lint lanes.
+from pipeline.cli.options import add_source_options
+
+# Lane-kind shortcuts: `pipeline lint` = validate only the lint lanes. One concept, one name:
+# `check-images` runs the lanes of kind `contract` (contract:<service>: static rules on the
+# built image, then runtime probes); `check-image` (cli/check_image.py) runs only those
+# static rules, on one image tarball, without an engine.
 SHORTCUTS = {
     "build": ("build", "build each service's runtime image"),
     "lint": ("lint", "lint each service in its tooling container"),
@@ -27,12 +32,8 @@ SHORTCUTS = {
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", type=Path, default=Path("."),
-                        help="directory holding the contract (default: .)")
-    parser.add_argument("--contract", default="pipeline.toml",
-                        help="contract file, relative to --source (default: pipeline.toml)")
-    parser.add_argument("--overlay", action="append", default=[],
-                        help="overlay merged over the contract, relative to --source (repeatable)")
+    add_source_options(parser, holding="the contract",
+                       overlay="overlay merged over the contract, relative to --source (repeatable)")
     parser.add_argument("--lane", action="append", default=[],
                         help="run only this lane and what it needs (repeatable)")
 
@@ -128,13 +129,14 @@ def _source_dir(args: argparse.Namespace) -> Path:
 def run_plan(args: argparse.Namespace) -> int:
     import anyio
 
+    from pipeline.dag import plan_dot, plan_mermaid, plan_text
     from pipeline.lanes.publish import PublishOptions
     from pipeline.validate import plan
 
     publish = PublishOptions(args.publish_to) if args.publish_to else None
     graph = anyio.run(partial(plan, None, _options(args, publish), local_root=_source_dir(args)))
-    render = {"text": graph.render_plan, "mermaid": graph.render_mermaid, "dot": graph.render_dot}
-    print(render[args.format](), end="")
+    draw = {"text": plan_text, "mermaid": plan_mermaid, "dot": plan_dot}[args.format]
+    print(draw(graph), end="")
     return 0
 
 

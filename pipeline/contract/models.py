@@ -292,6 +292,13 @@ class Service(Model):
     checks: Checks | None = None
     waive: list[Waiver] = []
 
+    # Its key in [services], set by the Contract holding it: lanes pass Service objects.
+    _name: str = PrivateAttr(default="")
+
+    @property
+    def name(self) -> str:
+        return self._name
+
     @field_validator("waive")
     @classmethod
     def _waivers_name_rules_once(cls, waive: list[Waiver], info: ValidationInfo) -> list[Waiver]:
@@ -398,13 +405,21 @@ class Contract(Model):
         """The contract file this was loaded from (None when built in code)."""
         return self._source
 
-    def service(self, name: str) -> Service:
-        """The named service; KeyError lists the known ones."""
+    @model_validator(mode="after")
+    def _name_services(self) -> Contract:
+        for name, spec in self.services.items():
+            spec._name = name
+        return self
+
+    def service(self, name: str, *, field: str = "services") -> Service:
+        """The named service; a one-line ContractError listing the known ones (`field`: the
+        argument that named it, for a name given outside the contract: `--service`)."""
         try:
             return self.services[name]
         except KeyError:
-            raise KeyError(f"unknown service {name!r} (known: {', '.join(self.services)})") \
-                from None
+            raise ContractError(f"unknown service {name!r} (known: {', '.join(self.services)})",
+                                path=str(self._source) if self._source else None,
+                                field=field) from None
 
     def error_at(self, loc: tuple[str | int, ...], message: str) -> ContractError:
         """A one-line error naming the file, line and field at `loc`."""

@@ -7,7 +7,7 @@ Build a ``Graph`` of ``Lane``s, then ``await run_graph(graph)`` for a ``RunResul
 
     graph = Graph([Lane("build:backend", build, kind="build"),
                    Lane("contract:backend", check, needs=("build:backend",))])
-    print(graph.render_plan())
+    print(plan_text(graph))
     run = await run_graph(graph, fail_fast=False)
 """
 
@@ -19,6 +19,7 @@ from pipeline.dag.graph import (
     LaneRun,
     critical_path_of,
 )
+from pipeline.dag.plan import plan_dot, plan_mermaid, plan_text
 from pipeline.dag.resources import ResourceClass
 from pipeline.dag.scheduler import EventCallback, LaneEvent, run_graph
 from pipeline.dag.status import CaseCounts, LaneOutcome, LaneResult, LaneStatus, RunResult
@@ -38,5 +39,8 @@ __all__ = [
     "ResourceClass",
     "RunResult",
     "critical_path_of",
+    "plan_dot",
+    "plan_mermaid",
+    "plan_text",
     "run_graph",
 ]

@@ -7,13 +7,13 @@ the lanes at fault.
 
 from __future__ import annotations
 
+import collections
 import graphlib
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipeline.dag import render
 from pipeline.dag.resources import ResourceClass
 from pipeline.dag.status import LaneOutcome, LaneResult, RunResult
 from pipeline.errors import GraphError, LaneError
@@ -26,40 +26,46 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._/@+-]*")
 
 
 class NeedsView(Mapping[str, Any]):
-    """Read-only view of the needs' values; asking for an undeclared lane is a bug, said plainly."""
+    """Read-only view of the values of the lanes a lane needs, directly or through its other
+    needs (they all passed, or it would not run): a lane reads an image built two levels up
+    without a direct need on its build. Asking for any other lane is a bug, said plainly.
 
-    def __init__(self, lane: str, values: Mapping[str, Any]) -> None:
-        self._lane, self._values = lane, values
+    The lanes in view are found on first use, so lanes that read nothing cost nothing.
+    """
+
+    def __init__(self, lane: str, reach: Callable[[], Iterable[str]],
+                 value: Callable[[str], Any]) -> None:
+        self._lane, self._reach, self._value = lane, reach, value
+        self._names: tuple[str, ...] | None = None
+
+    @property
+    def _known(self) -> tuple[str, ...]:
+        if self._names is None:
+            self._names = tuple(self._reach())
+        return self._names
 
     def __getitem__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise LaneError(f"lane {self._lane!r} reads {name!r}, which it does not need") from None
+        if name not in self._known:
+            raise LaneError(f"lane {self._lane!r} reads {name!r}, which it does not need")
+        return self._value(name)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
+        return iter(self._known)
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self._known)
 
 
 @dataclass(frozen=True, slots=True)
 class LaneContext:
-    """What a running lane sees: the outputs and results of the lanes it needs, and a logger."""
+    """What a running lane sees: the outputs and results of the lanes it needs (directly or
+    through other needs: see NeedsView), and a logger. Lanes on Dagger read outputs typed,
+    by service (pipeline.lanes.outputs), never by parsing these names."""
 
     lane: str
-    upstream: Mapping[str, Mapping[str, Any]]  # need name -> that lane's outputs
-    results: Mapping[str, LaneResult]  # need name -> that lane's full result
+    upstream: Mapping[str, Mapping[str, Any]]  # needed lane -> its outputs
+    results: Mapping[str, LaneResult]  # needed lane -> its full result
     log: FilteringBoundLogger
-
-    def output(self, lane: str, key: str) -> Any:
-        """One output of a needed lane; a missing key is a LaneError naming both."""
-        outputs = self.upstream[lane]
-        try:
-            return outputs[key]
-        except KeyError:
-            raise LaneError(f"lane {self.lane!r}: lane {lane!r} has no output {key!r}") from None
 
 
 LaneRun = Callable[[LaneContext], Awaitable[LaneOutcome]]
@@ -166,20 +172,17 @@ class Graph:
             sorter.done(*ready)
         return tuple(ordered)
 
-    def dependants(self, name: str) -> tuple[str, ...]:
-        """Lanes that need ``name`` directly, in declaration order."""
-        return tuple(lane.name for lane in self._lanes.values() if name in lane.needs)
-
-    def downstream(self, name: str) -> tuple[str, ...]:
-        """Every lane that needs ``name`` directly or through others, in topological order."""
-        reached: set[str] = set()
-        frontier = [name]
+    def needed(self, name: str) -> tuple[str, ...]:
+        """Every lane ``name`` needs, directly or through its needs (not ``after``): the lanes
+        that passed whenever it runs. Its direct needs first, then breadth first."""
+        reached: dict[str, None] = {}
+        frontier = collections.deque(self._lanes[name].needs)
         while frontier:
-            for dependant in self.dependants(frontier.pop()):
-                if dependant not in reached:
-                    reached.add(dependant)
-                    frontier.append(dependant)
-        return tuple(lane for lane in self.order() if lane in reached)
+            need = frontier.popleft()
+            if need not in reached:
+                reached[need] = None
+                frontier.extend(self._lanes[need].needs)
+        return tuple(reached)
 
     def upstream(self, name: str) -> tuple[str, ...]:
         """Every lane ``name`` needs directly or through others, in topological order."""
@@ -239,16 +242,6 @@ class Graph:
             chain.append(cursor)
             cursor = via[cursor]
         return CriticalPath(lanes=tuple(reversed(chain)), duration=finish[end])
-
-    def render_plan(self) -> str:
-        """The plan as text: lanes by level, each with its kind, needs and inputs."""
-        return render.render_plan(self)
-
-    def render_mermaid(self) -> str:
-        return render.render_mermaid(self)
-
-    def render_dot(self) -> str:
-        return render.render_dot(self)
 
 
 async def _never_run(ctx: LaneContext) -> LaneOutcome:  # pragma: no cover - shape only

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -185,11 +186,11 @@ class _Run:
         self._finish(result)
 
     def _context(self, name: str) -> LaneContext:
-        needs = self.graph[name].needs
+        reach = partial(self.graph.needed, name)
         return LaneContext(
             lane=name,
-            upstream=NeedsView(name, {need: self.results[need].outputs for need in needs}),
-            results=NeedsView(name, {need: self.results[need] for need in needs}),
+            upstream=NeedsView(name, reach, lambda need: self.results[need].outputs),
+            results=NeedsView(name, reach, self.results.__getitem__),
             log=log.bind(lane=name),
         )
 

@@ -22,7 +22,7 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 class LaneStatus(enum.Enum):
-    """Where a lane is in its life; the last four are final."""
+    """Where a lane is in its life; PENDING and RUNNING are the only non-final ones."""
 
     PENDING = "pending"
     RUNNING = "running"
@@ -31,11 +31,6 @@ class LaneStatus(enum.Enum):
     ERRORED = "errored"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
-
-    @property
-    def is_terminal(self) -> bool:
-        """The lane will not change status again."""
-        return self not in (LaneStatus.PENDING, LaneStatus.RUNNING)
 
     @property
     def is_success(self) -> bool:
@@ -174,10 +169,6 @@ class RunResult:
         if not self.gating:
             return "not gating, with waivers" if waived else "not gating"
         return "passed with waivers" if waived else "passed"
-
-    @property
-    def ok(self) -> bool:
-        return self.status is LaneStatus.PASSED
 
     @property
     def exit_code(self) -> int:

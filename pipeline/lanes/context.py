@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,11 @@ from dagger import dag
 
 from pipeline.contract import Contract
 from pipeline.contract.secrets import parse_ref
-from pipeline.errors import ContractError, LaneError
+from pipeline.errors import LaneError
+from pipeline.lanes.source import Source
+
+# A reusable change to a container, applied with `container.with_(step)` (Dagger's idiom).
+ContainerStep = Callable[[dagger.Container], dagger.Container]
 
 # Environment names whose values are treated as secrets even when the contract
 # does not declare them (test credentials for dependencies, connection URLs).
@@ -22,17 +26,18 @@ _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE|CREDEN
 
 @dataclass
 class RunContext:
-    """One validate run: the validated directory (as Dagger sees it) and its contract.
+    """One validate run: the validated directory (pipeline.lanes.source) and its contract.
 
-    `source` is the directory holding the contract file; `contract.root` is a
-    local mirror of the few small files domain rules read (contract, Dockerfiles,
-    .dockerignore), so rules never talk to Dagger.
+    `contract.root` is `source.root`: local files, so domain rules never talk to Dagger.
+    References in the contract (image keys, service and dependency names) were
+    checked when it was loaded: lanes index them without checking again.
     """
 
-    source: dagger.Directory
+    source: Source
     contract: Contract
-    scratch: Path                      # local: image tarballs, lane logs and reports
     run_id: str
+    # Local: image tarballs, lane logs and reports. None for a plan, whose lanes never run.
+    scratch: Path | None = None
     # The contract's env:/file: references as Dagger secrets, by field key
     # (services.api.runtime.env.TOKEN); see pipeline.lanes.secretrefs.
     secret_refs: Mapping[str, dagger.Secret] = field(default_factory=dict)
@@ -45,19 +50,25 @@ class RunContext:
     gating: bool = True     # False: test lanes ran whatever the contract said (--keep-going)
     ca_bundle: dagger.File | None = None  # PEM bundle every tooling container trusts (--ca-bundle)
 
-    def lane_dir(self, lane: str) -> Path:
-        path = self.scratch / "lanes" / lane.replace(":", "-").replace("/", "-")
+    def work_dir(self, *parts: str) -> Path:
+        """A local directory under the run's scratch, made on first use."""
+        if self.scratch is None:
+            raise LaneError("a plan has no scratch directory: its lanes never run")
+        path = self.scratch.joinpath(*parts)
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def image_ref(self, key: str, *, field_name: str) -> str:
-        try:
-            return self.contract.images[key]
-        except KeyError:
-            raise ContractError(f"unknown image key {key!r}", field=field_name) from None
+    def lane_dir(self, lane: str) -> Path:
+        return self.work_dir("lanes", lane.replace(":", "-").replace("/", "-"))
 
     def is_secret(self, name: str, declared: frozenset[str] | set[str] = frozenset()) -> bool:
         return name in declared or bool(_SECRET_NAME.search(name))
+
+    def with_env(self, values: Mapping[str, str], field_key: str,
+                 declared: frozenset[str] | set[str] = frozenset()) -> ContainerStep:
+        """The step setting the env table at `field_key`: references and secret-looking
+        names (or `declared` secrets) as Dagger secrets."""
+        return with_env(self.env(values, field_key), is_secret=lambda n: self.is_secret(n, declared))
 
     def env(self, values: Mapping[str, str], field_key: str) -> dict[str, str | dagger.Secret]:
         """`values` (the env table at `field_key`) with env:/file: references as secrets."""
@@ -73,23 +84,29 @@ class RunContext:
         return out
 
 
-def with_env(
-    container: dagger.Container, env: Mapping[str, str | dagger.Secret], *,
-    is_secret=lambda name: False,
-) -> dagger.Container:
-    """Set variables; references and secret-looking ones go in as Dagger secrets, so no log
-    shows them."""
-    for name, value in env.items():
-        if isinstance(value, dagger.Secret):
-            container = container.with_secret_variable(name, value)
-        elif is_secret(name):
-            container = container.with_secret_variable(name, dag.set_secret(f"env-{name}", value))
-        else:
-            container = container.with_env_variable(name, value)
-    return container
+def with_env(env: Mapping[str, str | dagger.Secret], *,
+             is_secret: Callable[[str], bool] = lambda name: False) -> ContainerStep:
+    """The step setting variables; references and secret-looking ones go in as Dagger
+    secrets, so no log shows them."""
+    def step(container: dagger.Container) -> dagger.Container:
+        for name, value in env.items():
+            if isinstance(value, dagger.Secret):
+                container = container.with_secret_variable(name, value)
+            elif is_secret(name):
+                container = container.with_secret_variable(name, dag.set_secret(f"env-{name}", value))
+            else:
+                container = container.with_env_variable(name, value)
+        return container
+
+    return step
 
 
-def upstream_images(lane) -> dict[str, dagger.Container]:
-    """The images built upstream of a lane (a pipeline.dag LaneContext), by service name."""
-    return {need.split(":", 1)[1]: outputs["image"] for need, outputs in lane.upstream.items()
-            if "image" in outputs}
+def with_registry_auth(host: str, username: str, password: dagger.Secret | None) -> ContainerStep:
+    """The step logging in to `host` for pulls and pushes (nothing without a user)."""
+    def step(container: dagger.Container) -> dagger.Container:
+        if not username or password is None:
+            return container
+        return container.with_registry_auth(host, username, password)
+
+    return step
+

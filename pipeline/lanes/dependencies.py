@@ -26,7 +26,7 @@ import dagger
 from dagger import dag
 
 from pipeline.dag.messages import one_line
-from pipeline.lanes.context import RunContext, with_env
+from pipeline.lanes.context import RunContext
 from pipeline.lanes.tooling import Step
 
 if TYPE_CHECKING:  # topology imports this module
@@ -43,17 +43,16 @@ def dependency_container(ctx: RunContext, name: str) -> dagger.Container:
     """The container of dependency `name`: its image or build, command, env and ports."""
     dep = ctx.contract.dependencies[name]
     if dep.context is not None:
-        container = ctx.source.directory(dep.context).docker_build(
+        container = ctx.source.at(dep.context).docker_build(
             dockerfile=dep.dockerfile, target=dep.target or "",
             build_args=[dagger.BuildArg(name=k, value=v) for k, v in dep.build_args.items()])
     else:
         assert dep.image is not None  # the model requires image or context
-        image = ctx.image_ref(dep.image, field_name=f"dependencies.{name}.image")
+        image = ctx.contract.images[dep.image]
         container = dag.container().from_(image)
     if dep.command is not None:
         container = container.with_default_args(list(dep.command))
-    container = with_env(container, ctx.env(dep.env, f"dependencies.{name}.env"),
-                         is_secret=ctx.is_secret)
+    container = container.with_(ctx.with_env(dep.env, f"dependencies.{name}.env"))
     for port in dep.ports:
         container = container.with_exposed_port(port)
     return container

@@ -12,6 +12,7 @@ contract is never tested further, and is named as the reason they were skipped.
 
 from __future__ import annotations
 
+from pipeline.contract import Contract
 from pipeline.dag import Graph, Lane, ResourceClass
 from pipeline.lanes.build import build_lane
 from pipeline.lanes.context import RunContext
@@ -21,17 +22,18 @@ from pipeline.lanes.runners import runner_lane
 from pipeline.lanes.source_checks import source_check_lane
 
 
-def service_closure(ctx: RunContext, names: list[str]) -> list[str]:
-    """`names` and every service they depend on, transitively, in contract order."""
+def service_closure(contract: Contract, names: list[str]) -> list[str]:
+    """`names` and every service they depend on, transitively, in contract order
+    (dependencies, which are not built, are left out)."""
     wanted: set[str] = set()
     todo = list(names)
     while todo:
         name = todo.pop()
-        if name in wanted or name not in ctx.contract.services:
+        if name in wanted or name not in contract.services:
             continue
         wanted.add(name)
-        todo.extend(ctx.contract.services[name].runtime.depends_on)
-    return [name for name in ctx.contract.services if name in wanted]
+        todo.extend(contract.services[name].runtime.depends_on)
+    return [name for name in contract.services if name in wanted]
 
 
 def validation_graph(ctx: RunContext, *, publish: PublishOptions | None = None,
@@ -41,7 +43,7 @@ def validation_graph(ctx: RunContext, *, publish: PublishOptions | None = None,
     contract = ctx.contract
     graph = Graph()
     for name, spec in contract.services.items():
-        graph.add(Lane(f"build:{name}", build_lane(ctx, name), kind="build",
+        graph.add(Lane(f"build:{name}", build_lane(ctx, spec), kind="build",
                        inputs=(f"{spec.context}/{spec.dockerfile}",),
                        description=f"runtime image of {name}" + (f" (target {spec.target})" if spec.target else "")))
         checks = spec.checks
@@ -50,20 +52,20 @@ def validation_graph(ctx: RunContext, *, publish: PublishOptions | None = None,
                 if getattr(checks, step):
                     # Services the checks reach by name are built first (dependencies are
                     # started by the lane itself).
-                    reached = service_closure(ctx, list(checks.depends_on))
-                    graph.add(Lane(f"{kind}:{name}", source_check_lane(ctx, name, step), kind=kind,
+                    reached = service_closure(contract, list(checks.depends_on))
+                    graph.add(Lane(f"{kind}:{name}", source_check_lane(ctx, spec, step), kind=kind,
                                    needs=tuple(f"build:{s}" for s in reached),
                                    inputs=(spec.context, f"image {checks.image}"),
                                    description=f"{kind} of {name} in a tooling container"))
-        deps = service_closure(ctx, [name])
+        deps = service_closure(contract, [name])
         # Its probes time startup and shutdown: run apart from lanes loading the machine.
-        graph.add(Lane(f"contract:{name}", contract_lane(ctx, name), kind="contract",
+        graph.add(Lane(f"contract:{name}", contract_lane(ctx, spec), kind="contract",
                        needs=tuple(f"build:{d}" for d in deps), resources=ResourceClass.TIMED,
                        description=f"static rules and runtime probes on the {name} image"))
     for kind in ("integration", "e2e"):
         runner = getattr(contract, kind)
         if runner is not None:
-            started = service_closure(ctx, list(runner.services))
+            started = service_closure(contract, list(runner.services))
             gates = tuple(f"contract:{s}" for s in started)
             graph.add(Lane(kind, runner_lane(ctx, kind, runner), kind=kind,
                            needs=tuple(f"build:{s}" for s in started) if keep_going else gates,

@@ -19,12 +19,14 @@ from pathlib import Path
 import anyio
 import dagger
 
+from pipeline.contract import Service
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
 from pipeline.dag.messages import one_line
 from pipeline.findings import Finding, Verdict, sort_findings
 from pipeline.lanes import reuse
 from pipeline.lanes.context import RunContext
 from pipeline.lanes.dependencies import NotReady, Preparer
+from pipeline.lanes.outputs import Upstream
 from pipeline.lanes.reach import http_url
 from pipeline.lanes.servicewrap import idle_findings, topology_names, wrapper_for
 from pipeline.lanes.startup_policy import fail_fast
@@ -56,10 +58,9 @@ def _one_line(exc: BaseException) -> str:
 class Prober:
     """Starts one service in the configurations the contract asks about."""
 
-    def __init__(self, ctx: RunContext, topology: Topology, service: str,
+    def __init__(self, ctx: RunContext, topology: Topology, spec: Service,
                  log: Path | None = None) -> None:
-        self.ctx, self.topology, self.name = ctx, topology, service
-        self.spec = ctx.contract.services[service]
+        self.ctx, self.topology, self.spec, self.name = ctx, topology, spec, spec.name
         self.log = log          # where init and dependency health steps write their output
         # Checks that never ran, and why: reported as skipped, never as passed.
         self.not_run: dict[str, str] = {}
@@ -156,9 +157,9 @@ class Prober:
         return judge_dependency_down(self.name, health, answer, missing=missing)
 
 
-async def _static(ctx: RunContext, image: dagger.Container, service: str) -> list[Finding]:
-    tarball = ctx.scratch / "images" / f"{service}.tar"
-    tarball.parent.mkdir(parents=True, exist_ok=True)
+async def _static(ctx: RunContext, image: dagger.Container, spec: Service) -> list[Finding]:
+    service = spec.name
+    tarball = ctx.work_dir("images") / f"{service}.tar"
     await image.as_tarball().export(str(tarball))
     # The base's layers, from its registry: findings in them say `inherited from <base>`.
     base = await anyio.to_thread.run_sync(partial(base_for_service, ctx.contract, service))
@@ -183,24 +184,24 @@ async def _gather(*calls) -> list[Finding]:
     return [finding for part in found for finding in part]
 
 
-def contract_lane(ctx: RunContext, service: str) -> LaneRun:
+def contract_lane(ctx: RunContext, spec: Service) -> LaneRun:
+    service = spec.name
+
     async def run(lane: LaneContext) -> LaneOutcome:
-        images = {need.split(":", 1)[1]: outputs["image"] for need, outputs in lane.upstream.items()
-                  if need.startswith("build:")}
-        image = images[service]
+        upstream = Upstream(lane)
+        image, images = upstream.image(service), upstream.images()
         out = ctx.lane_dir(lane.lane)
         wrapper = await wrapper_for(ctx, images, topology_names(ctx, [service]))
         topology = Topology(ctx, images, wrapper)
-        prober = Prober(ctx, topology, service, log=out / "output.log")
+        prober = Prober(ctx, topology, spec, log=out / "output.log")
         # Kept by digest (pipeline.lanes.reuse): an unchanged image is not measured again.
         result = await reuse.findings_for(ctx.contract, images, service, partial(
             _gather,
-            partial(_static, ctx, image, service),
+            partial(_static, ctx, image, spec),
             prober.healthy_start_and_shutdown,
             prober.dependency_down,
             partial(fail_fast, prober),
         ))
-        spec = ctx.contract.services[service]
         # Waivers apply after any reuse: changing them never needs the image measured again.
         findings, waivers = apply_waivers(sort_findings(result.findings), spec.waive,
                                           subject=service)
@@ -221,7 +222,7 @@ def contract_lane(ctx: RunContext, service: str) -> LaneRun:
         log = out / "output.log"
         return LaneOutcome(
             passed=verdict.passed, message=message, findings=verdict.counts,
-            outputs={"image": image, "findings": len(findings)},
+            outputs={"findings": len(findings)},  # the image was the build lane's output
             junit=(paths["junit"],),
             reports=(*(p for k, p in paths.items() if k != "junit"), *([out / "services"] if kept else [])),
             waivers=tuple(waivers), log=log if log.exists() else None,

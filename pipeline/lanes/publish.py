@@ -20,7 +20,8 @@ import dagger
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
 from pipeline.dag.status import RunResult
 from pipeline.errors import RegistryError
-from pipeline.lanes.context import RunContext
+from pipeline.lanes.context import RunContext, with_registry_auth
+from pipeline.lanes.outputs import Upstream
 from pipeline.registry import (
     Credentials,
     LaneSummary,
@@ -50,8 +51,8 @@ class PublishOptions:
 def publish_lane(ctx: RunContext, options: PublishOptions) -> LaneRun:
     async def run(lane: LaneContext) -> LaneOutcome:
         started = datetime.now(UTC)
-        images = {need.split(":", 1)[1]: outputs["image"] for need, outputs in lane.upstream.items()
-                  if need.startswith("contract:")}
+        # The very containers the build lanes made and every gate checked: no rebuild.
+        images = Upstream(lane).images()
         refs: dict[str, str] = {}
         credentials = None
         if options.registry_username:
@@ -62,8 +63,8 @@ def publish_lane(ctx: RunContext, options: PublishOptions) -> LaneRun:
         tags = publish_tags(host, version=options.version, branch=options.branch,
                             run_id=ctx.run_id)
         for service, image in sorted(images.items()):
-            if options.registry_username and options.registry_password is not None:
-                image = image.with_registry_auth(host, options.registry_username, options.registry_password)
+            image = image.with_(with_registry_auth(host, options.registry_username,
+                                                   options.registry_password))
             # publish() answers with the pushed manifest's digest: repo:tag@sha256:...
             target = image_repository(options.repository, service, project)
             pushed = await image.publish(f"{target}:{tags[0]}")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pipeline.contract import Runner
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
-from pipeline.lanes.context import RunContext, upstream_images, with_env
+from pipeline.lanes.context import RunContext
 from pipeline.lanes.dependencies import NotReady, Preparer
+from pipeline.lanes.outputs import Upstream
 from pipeline.lanes.reports import collect_junit
 from pipeline.lanes.servicewrap import topology_names, wrapper_for
 from pipeline.lanes.tooling import run_steps, tooling_container
@@ -20,11 +21,11 @@ REPORTS = "/reports"
 
 def runner_lane(ctx: RunContext, kind: str, runner: Runner) -> LaneRun:
     async def run(lane: LaneContext) -> LaneOutcome:
-        images = upstream_images(lane)
+        images = Upstream(lane).images()
         out = ctx.lane_dir(lane.lane)
         log = out / "output.log"
-        image = ctx.image_ref(runner.image, field_name=f"{kind}.image")
-        container = tooling_container(image, source=ctx.source.directory(runner.source),
+        container = tooling_container(ctx.contract.images[runner.image],
+                                      source=ctx.source.at(runner.source),
                                       workdir=runner.workdir, ca_bundle=ctx.ca_bundle)
         # Installs come before the services are bound: they do not depend on them,
         # so a change to an image does not redo them.
@@ -37,9 +38,9 @@ def runner_lane(ctx: RunContext, kind: str, runner: Runner) -> LaneRun:
             await Preparer(topology, log).prepare(runner.services)
         except NotReady as exc:
             return LaneOutcome.failure(str(exc), log=log)
-        container = topology.bind(container, runner.services)
-        container = with_env(container, ctx.env(runner.env, f"{kind}.env"), is_secret=ctx.is_secret)
-        container = container.with_exec(["mkdir", "-p", REPORTS])
+        container = (container.with_(topology.bindings(runner.services))
+                     .with_(ctx.with_env(runner.env, f"{kind}.env"))
+                     .with_exec(["mkdir", "-p", REPORTS]))
         container, failed = await run_steps(container, runner.command, log)
         junit = await collect_junit(container, REPORTS, out / "junit")
         # What the services said while the tests ran: where a 500's traceback is.

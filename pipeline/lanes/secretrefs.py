@@ -11,13 +11,13 @@ file, before any lane runs; the value itself is never printed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import dagger
 from dagger import dag
 
 from pipeline.contract import Contract
 from pipeline.contract.secrets import MAX_SECRET_BYTES, field_key, read_all, references
+from pipeline.lanes.source import Source
 
 
 def _secret_name(key: str) -> str:
@@ -27,13 +27,13 @@ def _secret_name(key: str) -> str:
 
 
 async def load_secret_refs(
-    contract: Contract, *, source: dagger.Directory | None, local_root: Path | None,
-    environ: Mapping[str, str] | None = None,
+    contract: Contract, source: Source, *, environ: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, dagger.Secret], tuple[str, ...]]:
     """Every reference of `contract` as a Dagger secret, by field key; and the values, which
     only the masking of files the engine does not scrub may use."""
-    if local_root is not None:
-        values = read_all(contract, root=local_root, environ=environ)
+    directory = source.mirror_of
+    if directory is None:  # client mode: read where pipeline runs
+        values = read_all(contract, root=source.root, environ=environ)
         return ({key: dag.set_secret(_secret_name(key), value) for key, value in values.items()},
                 tuple(values.values()))
     secrets: dict[str, dagger.Secret] = {}
@@ -42,10 +42,9 @@ async def load_secret_refs(
         key = field_key(loc)
         try:
             if ref.kind == "file" and not ref.target.startswith("/"):
-                assert source is not None
-                if not await source.exists(ref.target):
+                if not await directory.exists(ref.target):
                     raise contract.error_at(loc, f"file {ref.target} does not exist in the source")
-                text = (await source.file(ref.target).contents())[: MAX_SECRET_BYTES + 1]
+                text = (await directory.file(ref.target).contents())[: MAX_SECRET_BYTES + 1]
                 if len(text) > MAX_SECRET_BYTES:
                     raise contract.error_at(loc, f"file {ref.target} is larger than "
                                                  f"{MAX_SECRET_BYTES} bytes")

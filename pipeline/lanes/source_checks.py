@@ -6,25 +6,28 @@ lint and tests install stays out of what ships.
 
 from __future__ import annotations
 
+from pipeline.contract import Service
 from pipeline.dag import LaneContext, LaneOutcome, LaneRun
-from pipeline.lanes.context import RunContext, upstream_images, with_env
+from pipeline.errors import LaneError
+from pipeline.lanes.context import RunContext
 from pipeline.lanes.dependencies import NotReady, Preparer
+from pipeline.lanes.outputs import Upstream
 from pipeline.lanes.reports import collect_junit
 from pipeline.lanes.tooling import run_steps, tooling_container
 from pipeline.lanes.topology import Topology
 
 
-def source_check_lane(ctx: RunContext, service: str, step: str) -> LaneRun:
+def source_check_lane(ctx: RunContext, spec: Service, step: str) -> LaneRun:
     """`step` is "lint" or "unit_test": which command list of `services.<name>.checks` to run."""
+    checks = spec.checks
+    if checks is None:
+        raise LaneError(f"service {spec.name!r} declares no checks: no {step} lane")
 
     async def run(lane: LaneContext) -> LaneOutcome:
-        checks = ctx.contract.services[service].checks
-        assert checks is not None  # the graph declares these lanes only when checks exist
         out = ctx.lane_dir(lane.lane)
         log = out / "output.log"
-        image = ctx.image_ref(checks.image, field_name=f"services.{service}.checks.image")
-        source = ctx.source.directory(ctx.contract.services[service].context)
-        container = tooling_container(image, source=source, workdir=checks.workdir,
+        container = tooling_container(ctx.contract.images[checks.image],
+                                      source=ctx.source.at(spec.context), workdir=checks.workdir,
                                       ca_bundle=ctx.ca_bundle)
         container, failed = await run_steps(container, checks.install, log)
         if failed:
@@ -32,14 +35,13 @@ def source_check_lane(ctx: RunContext, service: str, step: str) -> LaneRun:
         # What the checks reach by name (a database), bound after the installs so a changed
         # image does not redo them; healthy and initialised before the first command.
         if checks.depends_on:
-            topology = Topology(ctx, upstream_images(lane))
+            topology = Topology(ctx, Upstream(lane).images())
             try:
                 await Preparer(topology, log).prepare(checks.depends_on)
             except NotReady as exc:
                 return LaneOutcome.failure(str(exc), log=log)
-            container = topology.bind(container, checks.depends_on)
-        container = with_env(container, ctx.env(checks.env, f"services.{service}.checks.env"),
-                             is_secret=ctx.is_secret)
+            container = container.with_(topology.bindings(checks.depends_on))
+        container = container.with_(ctx.with_env(checks.env, f"services.{spec.name}.checks.env"))
         container, failed = await run_steps(container, getattr(checks, step), log)
         junit = ()
         if step == "unit_test" and checks.reports:

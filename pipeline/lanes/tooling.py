@@ -9,6 +9,7 @@ from pathlib import Path
 import dagger
 from dagger import dag
 
+from pipeline.lanes.context import ContainerStep
 from pipeline.reasons import telling_line
 
 # Package caches shared by every tooling container of every run: a changed
@@ -28,20 +29,24 @@ CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "CURL_CA_BUND
                 "NODE_EXTRA_CA_CERTS", "NPM_CONFIG_CAFILE")
 
 
-def with_ca_bundle(container: dagger.Container, bundle: dagger.File | None) -> dagger.Container:
-    if bundle is None:
+def with_ca_bundle(bundle: dagger.File | None) -> ContainerStep:
+    """The step making every package manager trust `bundle` (nothing without one)."""
+    def step(container: dagger.Container) -> dagger.Container:
+        if bundle is None:
+            return container
+        container = container.with_mounted_file(CA_PATH, bundle)
+        for name in CA_VARIABLES:
+            container = container.with_env_variable(name, CA_PATH)
         return container
-    container = container.with_mounted_file(CA_PATH, bundle)
-    for name in CA_VARIABLES:
-        container = container.with_env_variable(name, CA_PATH)
-    return container
+
+    return step
 
 
 def tooling_container(image: str, *, source: dagger.Directory, workdir: str,
                       ca_bundle: dagger.File | None = None) -> dagger.Container:
     """A container from a tooling image with `source` at `workdir`, package caches mounted
     and, when given, `ca_bundle` trusted by every package manager."""
-    container = with_ca_bundle(dag.container().from_(image), ca_bundle)
+    container = dag.container().from_(image).with_(with_ca_bundle(ca_bundle))
     for path, key in _CACHES.items():
         container = container.with_mounted_cache(path, dag.cache_volume(key))
     # A cache volume is another filesystem: uv would warn on every install that it

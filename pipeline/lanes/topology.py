@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import dagger
 
-from pipeline.lanes.context import RunContext, with_env
+from pipeline.lanes.context import ContainerStep, RunContext
 from pipeline.lanes.dependencies import dependency_container
 
 if TYPE_CHECKING:
@@ -35,10 +35,8 @@ class Topology:
         contract = self.ctx.contract
         if name in contract.services:
             spec = contract.services[name]
-            declared = set(spec.env.secrets)
-            container = with_env(self.images[name],
-                                 self.ctx.env(spec.runtime.env, f"services.{name}.runtime.env"),
-                                 is_secret=lambda n: self.ctx.is_secret(n, declared))
+            container = self.images[name].with_(self.ctx.with_env(
+                spec.runtime.env, f"services.{name}.runtime.env", set(spec.env.secrets)))
             for dep in spec.runtime.depends_on:
                 if dep not in without:
                     container = container.with_service_binding(dep, self.service(dep, without=without))
@@ -72,7 +70,11 @@ class Topology:
                     todo.append(dep)
         return below
 
-    def bind(self, container: dagger.Container, names: list[str]) -> dagger.Container:
-        for name in names:
-            container = container.with_service_binding(name, self.service(name))
-        return container
+    def bindings(self, names: list[str]) -> ContainerStep:
+        """The step binding `names` (services or dependencies) under their own names."""
+        def step(container: dagger.Container) -> dagger.Container:
+            for name in names:
+                container = container.with_service_binding(name, self.service(name))
+            return container
+
+        return step

@@ -26,13 +26,16 @@ import dagger
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from dagger import dag
 
+from pipeline.contract import Service
 from pipeline.dag import EventCallback, Graph, Lane, LaneContext, LaneOutcome, RunResult, run_graph
 from pipeline.errors import ContractError, PromotionRefused
 from pipeline.findings import Verdict, sort_findings
-from pipeline.lanes.context import RunContext
+from pipeline.lanes.context import RunContext, with_registry_auth
 from pipeline.lanes.graph import service_closure
 from pipeline.lanes.image_contract import Prober
+from pipeline.lanes.outputs import Upstream, image_output
 from pipeline.lanes.runners import runner_lane
+from pipeline.lanes.source import Source
 from pipeline.lanes.topology import Topology
 from pipeline.registry import release_stages
 from pipeline.registry.client import Credentials, RegistryClient
@@ -84,15 +87,15 @@ def verification_graph(ctx: RunContext, release: Release,
         raise ContractError(f"release {release.id} lacks service(s): {', '.join(missing)}")
     graph = Graph()
     for name, service in sorted(release.services.items()):
-        graph.add(Lane(f"pull:{name}", _pull(service.reference, credentials), kind="pull",
+        graph.add(Lane(f"pull:{name}", _pull(name, service.reference, credentials), kind="pull",
                        description=f"{service.reference}, by digest"))
     for name in release.services:
-        closure = service_closure(ctx, [name])
-        graph.add(Lane(f"health:{name}", _health(ctx, name), kind="health",
+        closure = service_closure(contract, [name])
+        graph.add(Lane(f"health:{name}", _health(ctx, contract.services[name]), kind="health",
                        needs=tuple(f"pull:{d}" for d in closure),
                        description=f"{name} started with the stage's env; health, then shutdown"))
     if contract.integration is not None:
-        started = service_closure(ctx, list(contract.integration.services))
+        started = service_closure(contract, list(contract.integration.services))
         graph.add(Lane("integration", runner_lane(ctx, "integration", contract.integration),
                        kind="integration", needs=tuple(f"pull:{s}" for s in started),
                        description=f"integration tests against {', '.join(started)}"))
@@ -100,24 +103,23 @@ def verification_graph(ctx: RunContext, release: Release,
     return graph
 
 
-def _pull(reference: str, credentials: Credentials | None):
+def _pull(service: str, reference: str, credentials: Credentials | None):
     async def run(lane: LaneContext) -> LaneOutcome:
         container = dag.container()
         if credentials is not None:
-            secret = dag.set_secret("registry-password", credentials.password)
-            container = container.with_registry_auth(reference.split("/", 1)[0],
-                                                      credentials.username, secret)
+            container = container.with_(with_registry_auth(
+                reference.split("/", 1)[0], credentials.username,
+                dag.set_secret("registry-password", credentials.password)))
         container = container.from_(reference)
         await container.sync()  # fail here, in this lane, if the digest cannot be pulled
-        return LaneOutcome.success(f"pulled {reference}", outputs={"image": container})
+        return LaneOutcome.success(f"pulled {reference}", outputs=image_output(service, container))
 
     return run
 
 
-def _health(ctx: RunContext, service: str):
+def _health(ctx: RunContext, spec: Service):
     async def run(lane: LaneContext) -> LaneOutcome:
-        images = {need.split(":", 1)[1]: out["image"] for need, out in lane.upstream.items()}
-        prober = Prober(ctx, Topology(ctx, images), service)
+        prober = Prober(ctx, Topology(ctx, Upstream(lane).images()), spec)
         findings = sort_findings(await prober.healthy_start_and_shutdown())
         verdict = Verdict.of(findings)
         failing = [f for f in findings if f.level >= verdict.fail_on]
@@ -135,8 +137,6 @@ async def verify_stage(
     local_root: Path | None = None, on_event: EventCallback | None = None,
 ) -> StageVerification:
     """Verify what ``options.stage`` holds now; record it; roll back on failure if asked."""
-    from pipeline.validate import ValidateOptions, load_source_contract
-
     repo = parse_repository(options.repository)
     with RegistryClient.for_reference(repo, credentials=options.credentials) as client:
         held = await anyio.to_thread.run_sync(
@@ -148,11 +148,10 @@ async def verify_stage(
             lambda: verify_release(client, repo.repository, held.id, options.public_key))
     scratch = Path(tempfile.mkdtemp(prefix="pipeline-verify-"))
     try:
-        contract, _ = await load_source_contract(
-            source, ValidateOptions(contract=options.contract, overlays=options.overlays),
-            scratch, local_root=local_root)
+        tree = Source.resolve(source, local_root=local_root, scratch=scratch)
+        contract, _ = await tree.load_contract(options.contract, options.overlays)
         run_id = datetime.now(UTC).strftime(f"verify-{options.stage}-%Y%m%d-%H%M%S")
-        ctx = RunContext(source=source, contract=contract, scratch=scratch, run_id=run_id)
+        ctx = RunContext(source=tree, contract=contract, scratch=scratch, run_id=run_id)
         graph = verification_graph(ctx, release, options.credentials)
         run = await run_graph(graph, on_event=on_event)
         paths = write_run_reports(run, reports)

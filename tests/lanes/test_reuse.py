@@ -4,6 +4,7 @@ when any of them changes, or when asked to (--fresh)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,25 @@ port = 5432
 """
 
 
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A findings store of this test's own, and no --fresh from the environment."""
+    monkeypatch.setenv(reuse.STORE_ENV, str(tmp_path / "store"))
+    monkeypatch.delenv(reuse.FRESH_ENV, raising=False)
+    return tmp_path / "store"
+
+
+def measuring(*findings: Finding) -> tuple[list[int], Callable[[], Awaitable[list[Finding]]]]:
+    """A measure() that answers `findings`, and the list its calls are counted in."""
+    calls: list[int] = []
+
+    async def measure() -> list[Finding]:
+        calls.append(1)
+        return list(findings)
+
+    return calls, measure
+
+
 def contract(tmp_path: Path, *, port: int = 8000):
     path = tmp_path / "pipeline.toml"
     path.write_text(CONTRACT.format(postgres=local_image("postgres:15"), port=port))
@@ -41,17 +61,12 @@ def contract(tmp_path: Path, *, port: int = 8000):
     return load_contract(path, [])
 
 
-async def test_findings_reused_until_an_input_changes(dag, tmp_path: Path,
+async def test_findings_reused_until_an_input_changes(dag, tmp_path: Path, store: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(reuse.STORE_ENV, str(tmp_path / "store"))
-    monkeypatch.delenv(reuse.FRESH_ENV, raising=False)
-    measured: list[int] = []
-
-    async def measure() -> list[Finding]:
-        measured.append(1)
-        return [Finding("fs.setuid", "setuid file /usr/bin/x",
-                        (Evidence(layer="sha256:ab", path="usr/bin/x", detail="mode 4755"),),
-                        severity=Severity.MEDIUM, subject="app")]
+    measured, measure = measuring(Finding(
+        "fs.setuid", "setuid file /usr/bin/x",
+        (Evidence(layer="sha256:ab", path="usr/bin/x", detail="mode 4755"),),
+        severity=Severity.MEDIUM, subject="app"))
 
     base = dag.container().from_(local_image("debian:bookworm"))
     images = {"app": base.with_new_file("/etc/app.conf", "one\n")}
@@ -87,15 +102,9 @@ async def test_findings_reused_until_an_input_changes(dag, tmp_path: Path,
     assert len(measured) == 6
 
 
-async def test_failing_results_are_measured_again(dag, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(reuse.STORE_ENV, str(tmp_path / "store"))
-    monkeypatch.delenv(reuse.FRESH_ENV, raising=False)
-    count: list[int] = []
-
-    async def measure() -> list[Finding]:
-        count.append(1)
-        return [Finding("runtime.shutdown", "app did not stop within 10s", subject="app")]
+async def test_failing_results_are_measured_again(dag, tmp_path: Path, store: Path) -> None:
+    count, measure = measuring(
+        Finding("runtime.shutdown", "app did not stop within 10s", subject="app"))
 
     images = {"app": dag.container().from_(local_image("debian:bookworm"))}
     spec = contract(tmp_path)
@@ -104,16 +113,8 @@ async def test_failing_results_are_measured_again(dag, tmp_path: Path,
     assert len(count) == 2
 
 
-async def test_damaged_store_is_a_miss(dag, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    store = tmp_path / "store"
-    monkeypatch.setenv(reuse.STORE_ENV, str(store))
-    monkeypatch.delenv(reuse.FRESH_ENV, raising=False)
-    count: list[int] = []
-
-    async def measure() -> list[Finding]:
-        count.append(1)
-        return []
+async def test_damaged_store_is_a_miss(dag, tmp_path: Path, store: Path) -> None:
+    count, measure = measuring()
 
     images = {"app": dag.container().from_(local_image("debian:bookworm"))}
     spec = contract(tmp_path)

@@ -39,11 +39,14 @@ async def probe(image, contract: Contract, tmp_path: Path):
 
     from pipeline.lanes.context import RunContext
     from pipeline.lanes.image_contract import Prober
+    from pipeline.lanes.source import Source
     from pipeline.lanes.startup_policy import fail_fast
     from pipeline.lanes.topology import Topology
 
-    ctx = RunContext(source=dag.directory(), contract=contract, scratch=tmp_path, run_id="t")
-    return await fail_fast(Prober(ctx, Topology(ctx, {"failfast": image}), "failfast"))
+    ctx = RunContext(source=Source.local(tmp_path, dag.directory()), contract=contract,
+                     scratch=tmp_path, run_id="t")
+    return await fail_fast(Prober(ctx, Topology(ctx, {"failfast": image}),
+                                  contract.services["failfast"]))
 
 
 async def test_strict_service_fails_fast_naming_each_variable(image, tmp_path: Path) -> None:

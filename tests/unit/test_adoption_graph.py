@@ -13,6 +13,7 @@ from pipeline.dag import Graph, Lane, LaneOutcome, LaneStatus, run_graph
 from pipeline.errors import GraphError
 from pipeline.lanes.context import RunContext
 from pipeline.lanes.graph import validation_graph
+from pipeline.lanes.source import Source
 
 SIGNUP = Path(__file__).parents[2] / "examples" / "signup"
 BOUND = 10
@@ -21,7 +22,7 @@ BOUND = 10
 def graph_of(tmp_path: Path, text: str, **kwargs) -> Graph:
     (tmp_path / "pipeline.toml").write_text(text)
     contract = load_contract(tmp_path / "pipeline.toml")
-    ctx = RunContext(source=None, contract=contract, scratch=tmp_path, run_id="t")  # type: ignore[arg-type]
+    ctx = RunContext(source=Source.local(tmp_path), contract=contract, scratch=tmp_path, run_id="t")
     return validation_graph(ctx, **kwargs)
 
 
@@ -72,7 +73,7 @@ def test_the_signup_example_declares_every_lane(tmp_path: Path) -> None:
     from pipeline.contract.loader import load_contract as load
 
     contract = load(SIGNUP / "pipeline.toml", [SIGNUP / "pipeline.offline.toml"])
-    ctx = RunContext(source=None, contract=contract, scratch=tmp_path, run_id="t")  # type: ignore[arg-type]
+    ctx = RunContext(source=Source.local(tmp_path), contract=contract, scratch=tmp_path, run_id="t")
     graph = validation_graph(ctx)
     assert set(graph.names) == {"build:app", "lint:app", "unit-test:app", "contract:app",
                                 "integration", "e2e"}

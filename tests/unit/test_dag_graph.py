@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.dag import Graph, Lane, LaneOutcome
+from pipeline.dag import Graph, Lane, LaneOutcome, plan_dot, plan_mermaid, plan_text
 from pipeline.errors import GraphError
 
 
@@ -74,13 +74,6 @@ def test_order_is_topological_with_declaration_order_for_ties():
     )
 
 
-def test_dependants_and_downstream():
-    graph = release_graph()
-    assert graph.dependants("build:backend") == ("contract:backend", "integration")
-    assert graph.downstream("build:backend") == ("contract:backend", "integration", "publish")
-    assert graph.downstream("publish") == ()
-
-
 def test_critical_path_follows_the_longest_chain():
     graph = release_graph()
     durations = {
@@ -104,8 +97,8 @@ def test_critical_path_counts_missing_durations_as_zero_and_empty_graph():
     assert empty.lanes == () and empty.duration == 0.0
 
 
-def test_render_plan_shows_levels_needs_inputs():
-    assert release_graph().render_plan() == (
+def test_plan_text_shows_levels_needs_inputs():
+    assert plan_text(release_graph()) == (
         "Plan: 5 lanes in 3 levels (lanes of one level can run at the same time)\n"
         "Level 1\n"
         "  lint:backend  (lint)\n"
@@ -124,21 +117,21 @@ def test_render_plan_shows_levels_needs_inputs():
     )
 
 
-def test_render_plan_refuses_a_bad_graph():
+def test_plan_text_refuses_a_bad_graph():
     with pytest.raises(GraphError):
-        Graph([lane("a", "ghost")]).render_plan()
+        plan_text(Graph([lane("a", "ghost")]))
 
 
-def test_render_mermaid_and_dot_have_every_edge():
+def test_plan_mermaid_and_dot_have_every_edge():
     graph = release_graph()
-    mermaid = graph.render_mermaid()
+    mermaid = plan_mermaid(graph)
     assert mermaid.startswith("flowchart LR\n")
     ids = {name: f"l{index}" for index, name in enumerate(graph.order())}
     for name in graph.names:
         assert f'{ids[name]}["{name}"]' in mermaid
         for need in graph[name].needs:
             assert f"{ids[need]} --> {ids[name]}" in mermaid
-    dot = graph.render_dot()
+    dot = plan_dot(graph)
     assert dot.startswith("digraph pipeline {") and dot.rstrip().endswith("}")
     assert '"build:backend" -> "contract:backend";' in dot
     assert dot.count("->") == sum(len(graph[name].needs) for name in graph.names)

@@ -31,6 +31,11 @@ async def run(graph: Graph, **kwargs):
         return await run_graph(graph, **kwargs)
 
 
+def outcomes(result) -> dict[str, tuple[str, str | None, str]]:
+    """Lane name -> (status, the lane it was skipped because of, message): one row a lane."""
+    return {r.name: (r.status.value, r.skipped_because, r.message) for r in result}
+
+
 def passing(**outputs):
     async def lane_run(ctx):
         return LaneOutcome.success("ok", outputs=outputs)
@@ -81,7 +86,7 @@ async def test_max_concurrency_caps_running_lanes(limit, expected_peak):
 
     graph = Graph([Lane(f"lane:{index}", lane_run) for index in range(4)])
     result = await run(graph, max_concurrency=limit)
-    assert result.ok and peak == expected_peak
+    assert result.exit_code == 0 and peak == expected_peak
 
 
 async def test_a_lane_starts_only_after_its_needs_and_receives_their_outputs():
@@ -95,7 +100,7 @@ async def test_a_lane_starts_only_after_its_needs_and_receives_their_outputs():
     async def contract(ctx):
         order.append("contract:backend")
         assert ctx.results["build:backend"].status is LaneStatus.PASSED
-        return LaneOutcome.success(outputs={"seen": ctx.output("build:backend", "digest")})
+        return LaneOutcome.success(outputs={"seen": ctx.upstream["build:backend"]["digest"]})
 
     graph = Graph([
         Lane("contract:backend", contract, needs=("build:backend",)),
@@ -112,15 +117,11 @@ async def test_reading_an_undeclared_lane_or_output_errors_the_lane():
     async def nosy(ctx):
         return LaneOutcome.success(outputs={"x": ctx.upstream["b"]})
 
-    async def wrong_key(ctx):
-        return LaneOutcome.success(outputs={"x": ctx.output("a", "missing")})
-
     graph = Graph([Lane("a", passing(digest="d")), Lane("b", passing()),
-                   Lane("nosy", nosy, needs=("a",)), Lane("wrong-key", wrong_key, needs=("a",))])
+                   Lane("nosy", nosy, needs=("a",))])
     result = await run(graph)
     assert result["nosy"].status is LaneStatus.ERRORED
     assert result["nosy"].message == "lane 'nosy' reads 'b', which it does not need"
-    assert result["wrong-key"].message == "lane 'wrong-key': lane 'a' has no output 'missing'"
 
 
 async def test_skips_propagate_through_levels_naming_the_direct_upstream():
@@ -132,22 +133,15 @@ async def test_skips_propagate_through_levels_naming_the_direct_upstream():
         Lane("publish", passing(), needs=("side", "integration")),
     ])
     result = await run(graph)
-    statuses = {r.name: r.status for r in result}
-    assert statuses == {
-        "build:backend": LaneStatus.FAILED,
-        "side": LaneStatus.PASSED,
-        "contract:backend": LaneStatus.SKIPPED,
-        "integration": LaneStatus.SKIPPED,
-        "publish": LaneStatus.SKIPPED,
+    assert outcomes(result) == {
+        "build:backend": ("failed", None, "Dockerfile stage runtime failed"),
+        "side": ("passed", None, "ok"),
+        "contract:backend": ("skipped", "build:backend", "needs 'build:backend', which failed"),
+        "integration": ("skipped", "contract:backend",
+                        "needs 'contract:backend', which was skipped (first: 'build:backend' failed)"),
+        "publish": ("skipped", "integration",
+                    "needs 'integration', which was skipped (first: 'build:backend' failed)"),
     }
-    assert result["contract:backend"].skipped_because == "build:backend"
-    assert result["integration"].skipped_because == "contract:backend"
-    assert result["publish"].skipped_because == "integration"
-    assert result["contract:backend"].message == "needs 'build:backend', which failed"
-    assert result["publish"].message == (
-        "needs 'integration', which was skipped (first: 'build:backend' failed)"
-    )
-    assert result["build:backend"].message == "Dockerfile stage runtime failed"
     assert result["publish"].started is None and result["publish"].duration == 0.0
     assert result.status is LaneStatus.FAILED and result.exit_code == 1
 
@@ -220,20 +214,15 @@ async def test_fail_fast_cancels_running_and_skips_the_rest():
     async with anyio.create_task_group() as group:
         group.start_soon(trigger)
         result = await run(graph, fail_fast=True, max_concurrency=2)
-    statuses = {r.name: r.status for r in result}
-    assert statuses == {
-        "lint:backend": LaneStatus.FAILED,
-        "build:backend": LaneStatus.CANCELLED,
-        "queued": LaneStatus.SKIPPED,
-        "contract:backend": LaneStatus.SKIPPED,
-        "publish": LaneStatus.SKIPPED,
+    tripped = ("lint:backend", "fail-fast after 'lint:backend' failed")
+    assert outcomes(result) == {
+        "lint:backend": ("failed", None, "lint found 2 errors"),
+        "build:backend": ("cancelled", *tripped),
+        "queued": ("skipped", *tripped),
+        "contract:backend": ("skipped", *tripped),
+        "publish": ("skipped", "lint:backend", "needs 'lint:backend', which failed"),
     }
-    assert result["build:backend"].message == "fail-fast after 'lint:backend' failed"
-    assert result["build:backend"].skipped_because == "lint:backend"
-    assert result["build:backend"].started is not None
-    assert result["queued"].message == "fail-fast after 'lint:backend' failed"
-    assert result["queued"].started is None
-    assert result["publish"].skipped_because == "lint:backend"
+    assert result["build:backend"].started is not None and result["queued"].started is None
     assert result.exit_code == 1
 
 
@@ -293,14 +282,14 @@ async def test_passed_run_and_durations():
         return LaneOutcome.success()
 
     result = await run(Graph([Lane("a", naps), Lane("b", naps, needs=("a",))]))
-    assert result.ok and result.exit_code == 0
+    assert result.exit_code == 0
     assert all(r.duration >= 0.01 and r.finished >= r.started for r in result)
     assert result.duration >= result["a"].duration + result["b"].duration
 
 
 async def test_empty_graph_passes():
     result = await run(Graph())
-    assert result.ok and len(result) == 0
+    assert result.exit_code == 0 and len(result) == 0
 
 
 # Random DAGs: whatever lanes do, the scheduler's invariants hold.
@@ -327,7 +316,7 @@ def test_invariants_on_random_graphs(spec):
     assert [r.name for r in result] == list(graph.order())
     problems = [r.name for r in result if r.status.is_problem]
     for r in result:
-        assert r.status.is_terminal
+        assert r.status not in (LaneStatus.PENDING, LaneStatus.RUNNING)  # every lane final
         needs_ok = all(result[need].status is LaneStatus.PASSED for need in r.needs)
         if r.status in (LaneStatus.SKIPPED, LaneStatus.CANCELLED):
             # Names the need that did not pass, or the lane that tripped fail-fast.
@@ -353,7 +342,7 @@ async def test_a_broken_progress_callback_does_not_stop_the_run():
 
     result = await run(Graph([Lane("a", passing()), Lane("b", passing(), needs=("a",))]),
                        on_event=broken)
-    assert result.ok
+    assert result.exit_code == 0
 
 
 async def test_critical_path_of_a_finished_run():
@@ -371,8 +360,19 @@ async def test_critical_path_of_a_finished_run():
 
 
 def test_status_predicates():
-    terminal = {s for s in LaneStatus if s.is_terminal}
-    assert terminal == {LaneStatus.PASSED, LaneStatus.FAILED, LaneStatus.ERRORED,
-                        LaneStatus.SKIPPED, LaneStatus.CANCELLED}
     assert [s for s in LaneStatus if s.is_success] == [LaneStatus.PASSED]
     assert {s for s in LaneStatus if s.is_problem} == {LaneStatus.FAILED, LaneStatus.ERRORED}
+
+
+async def test_a_lane_reads_outputs_of_what_its_needs_need():
+    """A test lane gated on contract lanes still reads the images their builds made, once."""
+    async def reads(ctx):
+        return LaneOutcome.success(outputs={"seen": ctx.upstream["build"]["digest"],
+                                            "lanes": ",".join(ctx.upstream)})
+
+    graph = Graph([Lane("build", passing(digest="sha256:abc")),
+                   Lane("contract", passing(), needs=("build",)),
+                   Lane("side", passing()),
+                   Lane("integration", reads, needs=("contract",), after=("side",))])
+    result = await run(graph)
+    assert dict(result["integration"].outputs) == {"seen": "sha256:abc", "lanes": "contract,build"}

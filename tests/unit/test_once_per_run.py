@@ -14,11 +14,12 @@ import pytest
 from pipeline.contract import load_contract
 from pipeline.lanes.context import RunContext
 from pipeline.lanes.dependencies import NotReady, _once
+from pipeline.lanes.source import Source
 
 
 def context(tmp_path: Path) -> RunContext:
     (tmp_path / "pipeline.toml").write_text('[services.api]\ncontext = "."\nport = 80\n')
-    return RunContext(source=None, contract=load_contract(tmp_path / "pipeline.toml"),  # type: ignore[arg-type]
+    return RunContext(source=Source.local(tmp_path), contract=load_contract(tmp_path / "pipeline.toml"),
                       scratch=tmp_path, run_id="t")
 
 

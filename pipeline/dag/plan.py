@@ -1,4 +1,6 @@
-"""The plan of a graph, without running it: text for the terminal, Mermaid and DOT for docs.
+"""The plan of a graph, drawn without running it: text for the terminal, Mermaid and DOT for docs.
+
+(Named "plan", not "render": `render` is the deployment files of a stage, pipeline.registry.)
 
 Lane names are restricted (see graph._NAME) to characters that need no quoting
 inside a double-quoted Mermaid label or DOT identifier.
@@ -6,15 +8,12 @@ inside a double-quoted Mermaid label or DOT identifier.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from pipeline.dag.graph import Graph
 from pipeline.dag.resources import ResourceClass
 
-if TYPE_CHECKING:
-    from pipeline.dag.graph import Graph
 
-
-def render_plan(graph: Graph) -> str:
+def plan_text(graph: Graph) -> str:
+    """Lanes by level, each with its kind, needs and inputs; a bad graph raises GraphError."""
     levels = graph.levels()
     lines = [
         f"Plan: {_count(len(graph), 'lane')} in {_count(len(levels), 'level')}"
@@ -43,7 +42,7 @@ def render_plan(graph: Graph) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_mermaid(graph: Graph) -> str:
+def plan_mermaid(graph: Graph) -> str:
     # Mermaid ids cannot hold colons, so nodes get positional ids and a label.
     ids = {name: f"l{index}" for index, name in enumerate(graph.order())}
     lines = ["flowchart LR"]
@@ -57,7 +56,7 @@ def render_mermaid(graph: Graph) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_dot(graph: Graph) -> str:
+def plan_dot(graph: Graph) -> str:
     lines = ["digraph pipeline {", "  rankdir=LR;"]
     for name in graph.order():
         kind = graph[name].kind.replace("\\", "\\\\").replace('"', '\\"')
