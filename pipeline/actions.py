@@ -194,10 +194,6 @@ def write_release_deploy_files(repository: str, stage: str, out: str | Path, *,
     return write_deploy_files(Path(out), stage, services, release=held.id)
 
 
-# The name pipeline/module.py still calls; remove once it calls write_release_deploy_files.
-render_release_stage = write_release_deploy_files
-
-
 def rollback_any(repository: str, stage: str, public_key: Ed25519PublicKey | bytes,
                  reason: str = "", *, policy: Policy = DEFAULT_POLICY,
                  credentials: Credentials | None = None) -> str:

@@ -57,17 +57,18 @@ PublicKey = Annotated[dagger.File, Doc("Ed25519 public key (PEM) the attestation
 Reason = Annotated[str, Doc("why (recorded in the stage's history)")]
 RegistryUser = Annotated[str, Doc("registry user name (with --registry-password)")]
 RegistryPassword = Annotated[dagger.Secret | None, Doc("registry password or token")]
+RequireLanes = Annotated[list[str], Doc("refuse unless the attestation says these lanes passed")]
+RefuseWaivers = Annotated[bool, Doc("refuse a validation that passed only thanks to a waiver, "
+                                    "or whose contract lanes did not gate its tests")]
 RollbackOnFailure = Annotated[bool, Doc("a failed verification moves the stage back to its "
                                         "last verified release")]
 
 
 async def _credentials(username: str, password: dagger.Secret | None):
     """Registry credentials from Dagger arguments; the password stays a secret until here."""
-    from pipeline.registry.client import Credentials
+    from pipeline.registry.credentials import Credentials
 
-    if not username:
-        return None
-    return Credentials(username, await password.plaintext() if password is not None else "")
+    return await Credentials.from_secret(username, password)
 
 
 async def _ca_bundle(bundle: dagger.File | None) -> dagger.File | None:
@@ -200,7 +201,7 @@ class Pipeline:
             reports=out / "reports", ca_bundle=await _ca_bundle(ca_bundle))
         return dag.current_module().workdir(str((out / "reports").relative_to(os.getcwd())))
 
-    # Never from Dagger\'s function cache: it reads or moves registry state.
+    # Never from Dagger's function cache: it reads or moves registry state.
     @function(cache="never")
     async def publish(self,
                       repository: Annotated[str, Doc("push to REPOSITORY/<service> by digest")],
@@ -222,7 +223,7 @@ class Pipeline:
                                  version=version, branch=branch)
         return await _run(self._source(source), self._options(publish=publish))
 
-    # Never from Dagger\'s function cache: it reads or moves registry state.
+    # Never from Dagger's function cache: it reads or moves registry state.
     @function(cache="never")
     async def promote(self, stage: Stage, public_key: PublicKey,
                       release: Annotated[str, Doc("release id (rel-...) in --repository")] = "",
@@ -233,39 +234,49 @@ class Pipeline:
                       verify: Annotated[bool, Doc("verify the stage after the move")] = False,
                       source: SourceOverride = None,
                       overlay: StageOverlays = [],  # noqa: B006 - Dagger needs a literal default
-                      rollback_on_failure: RollbackOnFailure = False) -> str:
+                      rollback_on_failure: RollbackOnFailure = False,
+                      require_lane: RequireLanes = [],  # noqa: B006
+                      refuse_waivers: RefuseWaivers = False) -> str:
         """Move a stage to a validated release as a whole (or a one-service release's digest),
         verifying its attestation; no rebuild. With --verify, then verify the stage."""
         from pipeline.actions import promote_image, promote_release
+        from pipeline.registry.policy import Policy
 
+        policy = Policy(required_lanes=tuple(require_lane), refuse_waivers=refuse_waivers)
         key = (await public_key.contents()).encode()
         login = await _credentials(registry_username, registry_password)
         if bool(release) == bool(image):
             raise ValueError("give --release (with --repository) or --image, not both")
         if image:
             return await anyio.to_thread.run_sync(
-                lambda: promote_image(image, stage, key, reason, credentials=login))
+                lambda: promote_image(image, stage, key, reason, policy=policy, credentials=login))
         moved = await anyio.to_thread.run_sync(
-            lambda: promote_release(release, repository, stage, key, reason, credentials=login))
+            lambda: promote_release(release, repository, stage, key, reason, policy=policy,
+                                    credentials=login))
         if not verify:
             return moved
         return moved + "\n" + await self._verify(source, repository, stage, key, overlay,
                                                  rollback_on_failure, reason, login)
 
-    # Never from Dagger\'s function cache: it reads or moves registry state.
+    # Never from Dagger's function cache: it reads or moves registry state.
     @function(cache="never")
     async def rollback(self, repository: Repository, stage: Stage, public_key: PublicKey,
                        reason: Reason = "", registry_username: RegistryUser = "",
-                       registry_password: RegistryPassword = None) -> str:
+                       registry_password: RegistryPassword = None,
+                       require_lane: RequireLanes = [],  # noqa: B006
+                       refuse_waivers: RefuseWaivers = False) -> str:
         """Move a stage back to its last verified release (or previous validated digest)."""
         from pipeline.actions import rollback_any
+        from pipeline.registry.policy import Policy
 
+        policy = Policy(required_lanes=tuple(require_lane), refuse_waivers=refuse_waivers)
         key = (await public_key.contents()).encode()
         login = await _credentials(registry_username, registry_password)
         return await anyio.to_thread.run_sync(
-            lambda: rollback_any(repository, stage, key, reason, credentials=login))
+            lambda: rollback_any(repository, stage, key, reason, policy=policy,
+                                 credentials=login))
 
-    # Never from Dagger\'s function cache: it reads or moves registry state.
+    # Never from Dagger's function cache: it reads or moves registry state.
     @function(cache="never")
     async def history(self, repository: Repository, stage: Stage,
                       registry_username: RegistryUser = "",
@@ -277,7 +288,7 @@ class Pipeline:
         return await anyio.to_thread.run_sync(
             lambda: stage_history(repository, stage, credentials=login))
 
-    # Never from Dagger\'s function cache: it reads or moves registry state.
+    # Never from Dagger's function cache: it reads or moves registry state.
     @function(cache="never")
     async def verify_stage(self, repository: Repository, stage: Stage, public_key: PublicKey,
                            source: SourceOverride = None,
@@ -292,18 +303,19 @@ class Pipeline:
         return await self._verify(source, repository, stage, key, overlay, rollback_on_failure,
                                   reason, login)
 
-    # Never from Dagger\'s function cache: it reads or moves registry state.
+    # Never from Dagger's function cache: it reads or moves registry state.
     @function(cache="never")
     async def render(self, repository: Repository, stage: Stage,
                      registry_username: RegistryUser = "",
                      registry_password: RegistryPassword = None) -> dagger.Directory:
         """Compose and Kubernetes files of the whole release the stage holds, pinned to digests."""
-        from pipeline.actions import render_release_stage
+        from pipeline.actions import write_release_deploy_files
 
         login = await _credentials(registry_username, registry_password)
         out = Path(tempfile.mkdtemp(prefix="render-", dir=os.getcwd()))
         await anyio.to_thread.run_sync(
-            lambda: render_release_stage(repository, stage, out / "deploy", credentials=login))
+            lambda: write_release_deploy_files(repository, stage, out / "deploy",
+                                               credentials=login))
         return dag.current_module().workdir(str((out / "deploy").relative_to(os.getcwd())))
 
     async def _verify(self, source: dagger.Directory | None, repository: str, stage: str,

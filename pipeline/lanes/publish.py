@@ -24,7 +24,7 @@ from pipeline.lanes.context import RunContext, with_registry_auth
 from pipeline.lanes.outputs import Upstream
 from pipeline.registry import (
     Credentials,
-    LaneSummary,
+    RecordedLane,
     RegistryClient,
     attest,
     parse_reference,
@@ -56,8 +56,8 @@ def publish_lane(ctx: RunContext, options: PublishOptions) -> LaneRun:
         refs: dict[str, str] = {}
         credentials = None
         if options.registry_username:
-            credentials = Credentials(options.registry_username, await options.registry_password.plaintext()
-                                      if options.registry_password is not None else "")
+            credentials = await Credentials.from_secret(options.registry_username,
+                                                        options.registry_password)
         project = ctx.contract.release.project
         host = options.repository.split("/", 1)[0]
         tags = publish_tags(host, version=options.version, branch=options.branch,
@@ -104,7 +104,7 @@ def publish_lane(ctx: RunContext, options: PublishOptions) -> LaneRun:
         publish_record(
             record, run_id=ctx.run_id, git_revision=options.git_revision,
             contract_sha256=options.contract_sha256, images=refs,
-            lanes=[LaneSummary(name=name, status=str(result.status),
+            lanes=[RecordedLane(name=name, status=str(result.status),
                                duration_seconds=round(result.duration, 3), message=result.message)
                    for name, result in sorted(lane.results.items())],
             started_at=started, attestations=attestations or None,

@@ -28,7 +28,7 @@ from dagger import dag
 
 from pipeline.contract import Service
 from pipeline.dag import EventCallback, Graph, Lane, LaneContext, LaneOutcome, RunResult, run_graph
-from pipeline.errors import ContractError, PromotionRefused
+from pipeline.errors import ContractError, PromotionRefused, StageEmpty
 from pipeline.findings import Verdict, sort_findings
 from pipeline.lanes.context import RunContext, with_registry_auth
 from pipeline.lanes.graph import service_closure
@@ -142,7 +142,7 @@ async def verify_stage(
         held = await anyio.to_thread.run_sync(
             release_stages.held_release, client, repo.repository, options.stage)
         if held is None:
-            raise PromotionRefused(f"{repo}: stage {options.stage} holds no release")
+            raise StageEmpty(f"{repo}: stage {options.stage} holds no release")
         # The release as a whole, re-verified: what is tested is what was signed.
         release, _, _ = await anyio.to_thread.run_sync(
             lambda: verify_release(client, repo.repository, held.id, options.public_key))

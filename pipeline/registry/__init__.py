@@ -27,15 +27,12 @@ _EXPORTS = {
     "RecordedLane": "release", "ReleaseRecord": "release", "publish_record": "release",
     "resolve_stage": "stages",
 }
-# Old name -> (submodule, new name), served until the Dagger side (pipeline/lanes/publish.py)
-# uses the new one.
-_RENAMED = {"LaneSummary": ("release", "RecordedLane")}
 
 __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    module, attribute = _RENAMED.get(name) or (_EXPORTS.get(name), name)
+    module, attribute = _EXPORTS.get(name), name
     if module is None:
         raise AttributeError(f"module 'pipeline.registry' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"pipeline.registry.{module}"), attribute)
