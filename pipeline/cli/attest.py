@@ -10,9 +10,6 @@ from typing import Any
 
 from pipeline.errors import PipelineError
 from pipeline.registry import deadline, signing
-from pipeline.registry.attestation import attest, verify_attestation
-from pipeline.registry.client import RegistryClient
-from pipeline.registry.reference import require_digest
 from pipeline.textsafe import printable
 
 
@@ -46,6 +43,10 @@ def register(subparsers: Any) -> None:
 
 
 def _attest(args: argparse.Namespace) -> int:
+    from pipeline.registry.attestation import attest
+    from pipeline.registry.client import RegistryClient
+    from pipeline.registry.reference import require_digest
+
     image = require_digest(args.image)
     pem, source = signing.signing_key_pem(args.signing_key)
     contract_sha256 = args.contract_sha256 or _file_sha256(args.contract)
@@ -57,6 +58,10 @@ def _attest(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from pipeline.registry.attestation import verify_attestation
+    from pipeline.registry.client import RegistryClient
+    from pipeline.registry.reference import require_digest
+
     image = require_digest(args.image)
     key = signing.public_key(args.public_key)
     with RegistryClient.for_reference(image) as client:

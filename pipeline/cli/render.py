@@ -8,9 +8,7 @@ from typing import Any
 
 from pipeline.errors import PipelineError
 from pipeline.registry import deadline
-from pipeline.registry.client import RegistryClient
-from pipeline.registry.reference import parse_reference, shown
-from pipeline.registry.render import ServiceImage, render, resolve_stage
+from pipeline.registry.reference import shown
 from pipeline.textsafe import printable
 
 
@@ -38,6 +36,10 @@ def _render(args: argparse.Namespace) -> int:
         return 0
     if not args.service:
         raise PipelineError("render: give --repository (a release) or --service NAME=REF")
+    from pipeline.registry.client import RegistryClient
+    from pipeline.registry.reference import parse_reference
+    from pipeline.registry.render import ServiceImage, render, resolve_stage
+
     refs = _pairs(args.service, "--service")
     ports = {name: _port(name, value) for name, value in _pairs(args.port, "--port").items()}
     unknown = set(ports) - set(refs)

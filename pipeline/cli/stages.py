@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.actions import promote_image, promote_release, rollback_any, stage_history
 from pipeline.errors import PipelineError
 from pipeline.registry import deadline, signing
 from pipeline.textsafe import printable_lines
@@ -79,6 +78,8 @@ def _verify_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _promote(args: argparse.Namespace) -> int:
+    from pipeline.actions import promote_image, promote_release
+
     key = signing.public_key(args.public_key)
     if args.image:
         if args.verify:
@@ -96,6 +97,8 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
+    from pipeline.actions import rollback_any
+
     key = signing.public_key(args.public_key)
     print(printable_lines(rollback_any(args.repository, args.stage, key, args.reason,
                                        required_lanes=args.require_lane)))
@@ -103,6 +106,8 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
+    from pipeline.actions import stage_history
+
     # Reasons and actors come back from the registry: escaped before they reach a terminal.
     print(printable_lines(stage_history(args.repository, args.stage, as_json=args.json)))
     return 0
