@@ -48,7 +48,7 @@ class ContentScan:
                                  f"{len(data)} bytes"))
         # Binary files (a NUL in the first 8 KiB) are skipped, as trivy's secret scanner
         # does: the patterns are text formats, and binaries are most of an image's bytes.
-        if b"\0" in data[:8192] or not prefilter.may_hold_secret(data):
+        if data.find(b"\0", 0, 8192) != -1 or not prefilter.may_hold_secret(data):
             return
         seen: set[str] = set()
         for found in patterns.CONTENT.finditer(data):
