@@ -237,10 +237,16 @@ class TarStream:
         pax: dict[str, str] = {}
         long_name = long_link = None
         unpack = _HEADER.unpack_from
+        view, viewed = memoryview(b""), b""
         while True:
             self._unread = 0
-            offset = self._at(self._pos, BLOCK)
+            offset = self._pos - self._base
             buf = self._buf
+            if offset < 0 or offset + BLOCK > len(buf):
+                offset = self._at(self._pos, BLOCK)
+                buf = self._buf
+            if buf is not viewed:            # a new chunk
+                view, viewed = memoryview(buf), buf
             available = len(buf) - offset
             # End of archive: zero blocks, or (some layer writers omit them) the end of
             # the stream at a header boundary.
@@ -253,7 +259,7 @@ class TarStream:
                 return
             (raw_name, raw_mode, raw_uid, raw_gid, raw_size, raw_sum, kind, raw_link, magic,
              prefix) = unpack(buf, offset)
-            if not _checksum_ok(memoryview(buf)[offset:offset + BLOCK], raw_sum):
+            if not _checksum_ok(view[offset:offset + BLOCK], raw_sum):
                 raise TarFormatError("bad header checksum")
             try:
                 size = int(raw_size.rstrip(b"\0"), 8)    # the common case, one C call
