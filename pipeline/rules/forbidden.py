@@ -37,8 +37,7 @@ def check(subject: Subject) -> Iterator[Finding]:
     applet_hits: dict[str, dict[str, list[str]]] = {call.path: {} for call in calls}
     # One regex per class, then one alternation over all classes so each path is
     # matched once; the per-class regexes only run on paths the union matched.
-    path_res = {name: regex for name, spec in classes.items()
-                if (regex := globs.combine(spec.paths)) is not None}
+    path_res: dict[str, globs.Matcher] | None = None      # compiled for the first candidate
     every = [p for spec in classes.values() for p in spec.paths]
     # The union runs once over all paths together; what it matches is looked at closer.
     candidates = globs.matching_lines(every, (e.path for e in entries if e.kind is not Kind.DIR))
@@ -51,6 +50,9 @@ def check(subject: Subject) -> Iterator[Finding]:
                 continue
         elif union is None or not union.match(entry.path):
             continue
+        if path_res is None:
+            path_res = {name: regex for name, spec in classes.items()
+                        if (regex := globs.combine(spec.paths)) is not None}
         for name, regex in path_res.items():
             if not regex.match(entry.path):
                 continue
