@@ -16,8 +16,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import IO
+from typing import IO, NamedTuple
 
 BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
@@ -37,8 +36,9 @@ class TarFormatError(ValueError):
     """The stream is not a well-formed tar: bad checksum, truncated data, unsupported member."""
 
 
-@dataclass(slots=True)
-class Member:
+class Member(NamedTuple):
+    """One member's header, as read (a tuple: one is made per member)."""
+
     name: str
     type: bytes          # the typeflag: b"0" file, b"1" hard link, b"2" symlink, b"5" dir...
     mode: int
@@ -236,7 +236,7 @@ class TarStream:
         pax_global: dict[str, str] = {}
         pax: dict[str, str] = {}
         long_name = long_link = None
-        unpack = _HEADER.unpack_from
+        unpack, new_member = _HEADER.unpack_from, tuple.__new__
         view, viewed = memoryview(b""), b""
         while True:
             self._unread = 0
@@ -315,8 +315,8 @@ class TarStream:
             if self._size is not None and self._pos + size > self._size:
                 raise TarFormatError(f"{name[:200]}: member of {size} bytes runs past the end "
                                      "of the data")
-            member = Member(name, kind or b"0", mode, uid, gid,
-                            size if kind in _FILE_TYPES else 0, linkname, self._pos)
+            member = new_member(Member, (name, kind or b"0", mode, uid, gid,
+                                         size if kind in _FILE_TYPES else 0, linkname, self._pos))
             # Only regular files carry data; other types may still declare a size to skip.
             self._data, self._unread = self._pos, member.size
             self._pos += padded
