@@ -15,6 +15,7 @@ engine's environment is set), with its own reports directory.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -101,3 +102,12 @@ def run_one(source: Path, reports: Path, overlays: list[str]) -> Run:
 def load() -> str:
     with open("/proc/loadavg") as handle:
         return " ".join(handle.read().split()[:3])
+
+
+def parser_for(doc: str) -> argparse.ArgumentParser:
+    """The engine benchmarks' common arguments: the source tree and its overlays."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--source", type=Path, default=ROOT / "examples" / "taskflow")
+    parser.add_argument("--overlay", action="append", default=["pipeline.offline.toml"],
+                        help="relative to --source (default: the offline overlay)")
+    return parser

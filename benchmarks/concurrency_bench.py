@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _runs import ROOT, Run, fresh_copy, load, run_one, run_together
+from _runs import Run, fresh_copy, load, parser_for, run_one, run_together
 
 
 def line(kind: str, n: int, together: float, runs: list[Run], sequence: float,
@@ -93,9 +93,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=ROOT / "examples" / "taskflow")
-    parser.add_argument("--overlay", action="append", default=["pipeline.offline.toml"])
+    parser = parser_for(__doc__)
     parser.add_argument("--n", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--warm-only", action="store_true", help="skip the cold runs")
     sys.exit(main(parser.parse_args()))

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _runs import ROOT, Run, fresh_copy, load, run_one
+from _runs import Run, fresh_copy, load, parser_for, run_one
 
 
 def describe(label: str, run: Run) -> None:
@@ -81,9 +81,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=ROOT / "examples" / "taskflow")
-    parser.add_argument("--overlay", action="append", default=["pipeline.offline.toml"])
+    parser = parser_for(__doc__)
     parser.add_argument("--prune", action="store_true",
                         help="prune the engine's local cache first (not on a shared engine)")
     sys.exit(main(parser.parse_args()))
