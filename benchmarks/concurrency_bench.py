@@ -35,10 +35,18 @@ def line(kind: str, n: int, together: float, runs: list[Run], sequence: float,
             f"  in sequence {sequence:7.1f}s  concurrent/sequence {together / sequence:5.2f}x")
 
 
+def report(kind: str, n: int, together: float, runs: list[Run], peer: list[Run]) -> None:
+    print(line(kind, n, together, runs, sum(r.wall for r in peer), peer), flush=True)
+    for run in [*runs, *peer]:
+        if not run.passed:
+            print(f"  {kind} run not passed (exit {run.exit_code}): {run.tail}", flush=True)
+
+
 def main(args: argparse.Namespace) -> int:
     overlays = list(args.overlay)
     source = args.source.resolve()
     counts = sorted(set(args.n))
+    most = max(counts)
     with tempfile.TemporaryDirectory(prefix="bench-concurrency-") as tmp:
         work = Path(tmp)
         serial = 0
@@ -52,48 +60,40 @@ def main(args: argparse.Namespace) -> int:
         def reports(label: str) -> Path:
             return work / f"reports-{label}"
 
-        print(f"load average before: {load()}; runs: {' '.join(map(str, counts))}", flush=True)
-        results: dict[str, dict[int, tuple[float, list[Run]]]] = {"cold": {}, "warm": {}}
-        sequences: dict[str, list[Run]] = {}
-        if not args.warm_only:
-            # The sequence: max(N) fresh runs one after another (its prefixes are the peers).
-            seq = [run_one(fresh(), reports(f"cold-seq-{i}"), overlays)
-                   for i in range(max(counts))]
-            sequences["cold"] = seq
-            print(f"cold sequence: {', '.join(f'{r.wall:.1f}s {r.status}' for r in seq)} "
-                  f"(load {load()})", flush=True)
-            for n in counts:
-                if n == 1:
-                    results["cold"][1] = (seq[0].wall, [seq[0]])
-                    continue
-                jobs = [(fresh(), reports(f"cold-{n}-{i}")) for i in range(n)]
-                results["cold"][n] = run_together(jobs, overlays)
-                print(f"cold N={n}: {results['cold'][n][0]:.1f}s (load {load()})", flush=True)
-        warm_source = work / "src-1" if (work / "src-1").exists() else fresh()
-        # Warm: the copy validated once already (by the cold sequence, or here).
-        if args.warm_only:
-            run_one(warm_source, reports("warm-first"), overlays)
-        seq = [run_one(warm_source, reports(f"warm-seq-{i}"), overlays)
-               for i in range(max(counts))]
-        sequences["warm"] = seq
+        print(f"load average before: {load()}; N: {' '.join(map(str, counts))}", flush=True)
+        # The first cold run also validates the copy every warm run uses.
+        first = run_one(fresh(), reports("cold-seq-0"), overlays)
+        warm_source = work / "src-1"
+        print(f"cold run 1: {first.wall:.1f}s {first.status} (load {load()})", flush=True)
+        # Warm first (short): N runs of that copy, nothing changed; peers: the same in turn.
+        seq = [run_one(warm_source, reports(f"warm-seq-{i}"), overlays) for i in range(most)]
         for n in counts:
-            jobs = [(warm_source, reports(f"warm-{n}-{i}")) for i in range(n)]
-            results["warm"][n] = run_together(jobs, overlays)
+            together, runs = run_together(
+                [(warm_source, reports(f"warm-{n}-{i}")) for i in range(n)], overlays)
+            report("warm", n, together, runs, seq[:n])
+        print(f"load average after warm: {load()}", flush=True)
+        if args.warm_only:
+            return 0
+        # Cold: the sequence is `most` fresh runs in turn (its first n are the peer of n).
+        seq = [first] + [run_one(fresh(), reports(f"cold-seq-{i}"), overlays)
+                         for i in range(1, most)]
+        print(f"cold sequence: {', '.join(f'{r.wall:.1f}s {r.status}' for r in seq)} "
+              f"(load {load()})", flush=True)
+        for n in counts:
+            if n == 1:
+                report("cold", 1, first.wall, [first], seq[:1])
+                continue
+            together, runs = run_together(
+                [(fresh(), reports(f"cold-{n}-{i}")) for i in range(n)], overlays)
+            report("cold", n, together, runs, seq[:n])
+            print(f"  (load {load()})", flush=True)
         print(f"load average after: {load()}")
-        for kind in ("cold", "warm"):
-            for n, (together, runs) in sorted(results[kind].items()):
-                peer = sequences[kind][:n]
-                print(line(kind, n, together, runs, sum(r.wall for r in peer), peer))
-        for kind in ("cold", "warm"):
-            for _, runs in results[kind].values():
-                for run in runs:
-                    if not run.passed:
-                        print(f"{kind} run not passed (exit {run.exit_code}): {run.tail}")
     return 0
 
 
 if __name__ == "__main__":
     parser = parser_for(__doc__)
     parser.add_argument("--n", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--warm-only", action="store_true", help="skip the cold runs")
+    parser.add_argument("--warm-only", action="store_true",
+                        help="only the warm runs (after the one cold run they need)")
     sys.exit(main(parser.parse_args()))
