@@ -236,7 +236,7 @@ class TarStream:
         pax_global: dict[str, str] = {}
         pax: dict[str, str] = {}
         long_name = long_link = None
-        unpack, new_member = _HEADER.unpack_from, tuple.__new__
+        unpack, new_member, adler32 = _HEADER.unpack_from, tuple.__new__, zlib.adler32
         view, viewed = memoryview(b""), b""
         while True:
             self._unread = 0
@@ -259,7 +259,13 @@ class TarStream:
                 return
             (raw_name, raw_mode, raw_uid, raw_gid, raw_size, raw_sum, kind, raw_link, magic,
              prefix) = unpack(buf, offset)
-            if not _checksum_ok(view[offset:offset + BLOCK], raw_sum):
+            try:     # _checksum_ok's common case, inline: it runs for every header
+                good = (int(raw_sum.strip(b" \0"), 8) + 1) % _ADLER_MOD == (
+                    (adler32(view[offset:offset + BLOCK]) & 0xFFFF)
+                    - (adler32(raw_sum) & 0xFFFF) + 257) % _ADLER_MOD
+            except ValueError:
+                good = _checksum_ok(view[offset:offset + BLOCK], raw_sum)
+            if not good:
                 raise TarFormatError("bad header checksum")
             try:
                 size = int(raw_size.rstrip(b"\0"), 8)    # the common case, one C call

@@ -43,7 +43,7 @@ class ContentScan:
     hits: list[Hit] = field(default_factory=list)
 
     def feed(self, layer: Layer, path: str, data: bytes) -> None:
-        if is_dotenv(path):
+        if ".env" in path and is_dotenv(path):
             self.hits.append(Hit("secret.dotenv", ".env file", path, layer,
                                  f"{len(data)} bytes"))
         # Binary files (a NUL in the first 8 KiB) are skipped, as trivy's secret scanner
