@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,18 +42,31 @@ def measure(argv: list[str], *, timeout: float = 600) -> Measurement:
     if GNU_TIME:
         with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
             start = time.perf_counter()
-            done = subprocess.run([GNU_TIME, "-q", "-f", "%M %U %S", "-o", out.name, *argv],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  env=env, timeout=timeout)
+            proc = subprocess.Popen([GNU_TIME, "-q", "-f", "%M %U %S", "-o", out.name, *argv],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    env=env)
+            code = _wait(proc, timeout)
             wall = time.perf_counter() - start
             fields = out.read().split()[-3:]
         kib, user, system = int(fields[0]), float(fields[1]), float(fields[2])
-        return Measurement(wall, user + system, kib / 1024, done.returncode)
+        return Measurement(wall, user + system, kib / 1024, code)
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     return Measurement(time.perf_counter() - start, usage.ru_utime + usage.ru_stime,
                        usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status))
+
+
+def _wait(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    """Block in wait() until the process ends, killed after `timeout` seconds. Not
+    `subprocess.run(timeout=...)`: with a timeout, Popen.wait polls, sleeping up to 50 ms
+    between looks, which rounded every figure here up to the next 50 ms."""
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    try:
+        return proc.wait()
+    finally:
+        timer.cancel()
 
 
 def best(argv: list[str], repeat: int) -> Measurement:

@@ -9,9 +9,11 @@ lead's runtime probes share this one catalogue, so reports list both alike.
 from __future__ import annotations
 
 import enum
+import tomllib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -54,114 +56,20 @@ class Rule:
     remediation: str
 
 
-def _catalogue(*rules: Rule) -> dict[str, Rule]:
-    return {rule.id: rule for rule in rules}
+def _catalogue(path: Path) -> dict[str, Rule]:
+    """The rule catalogue, kept as data beside this module (one table per rule)."""
+    with open(path, "rb") as handle:
+        table = tomllib.load(handle)
+    return {entry["id"]: Rule(entry["id"], Severity.parse(entry["severity"]), entry["title"],
+                              entry["remediation"]) for entry in table["rule"]}
 
 
-S = Severity
-RULES: dict[str, Rule] = _catalogue(
-    # base image
-    Rule("base.unknown", S.MEDIUM, "Base image cannot be determined",
-         "Build from a Dockerfile in the contract's context, or set the "
-         "org.opencontainers.image.base.name annotation/label."),
-    Rule("base.not-allowed", S.HIGH, "Base image is not in the allowed list",
-         "Build the final stage FROM one of the contract's base_images."),
-    Rule("base.digest-mismatch", S.HIGH, "Base image is not the pinned digest",
-         "Pin the final stage FROM to name@<digest> as listed in base_images."),
-    # image configuration
-    Rule("size.exceeded", S.HIGH, "Image is larger than max_size",
-         "Use a slimmer base, multi-stage builds, and remove caches in the layer that creates them."),
-    Rule("user.root", S.HIGH, "Image runs as root",
-         "Add a USER instruction with a non-root UID (e.g. USER 10001)."),
-    Rule("user.unknown", S.HIGH, "USER names an account missing from /etc/passwd",
-         "Create the account in the image or use a numeric UID."),
-    Rule("user.mismatch", S.HIGH, "USER differs from the contract",
-         "Set USER to the name/UID the contract requires."),
-    Rule("port.not-exposed", S.HIGH, "Contract port is not exposed",
-         "EXPOSE the contract's port."),
-    Rule("port.extra", S.MEDIUM, "Image exposes ports beyond the contract's",
-         "EXPOSE only the service port."),
-    Rule("entrypoint.mismatch", S.HIGH, "ENTRYPOINT differs from the contract",
-         "Set ENTRYPOINT in exec form exactly as the contract states."),
-    Rule("cmd.mismatch", S.HIGH, "CMD differs from the contract",
-         "Set CMD in exec form exactly as the contract states."),
-    Rule("workdir.mismatch", S.HIGH, "WORKDIR differs from the contract",
-         "Set WORKDIR to the contract's workdir."),
-    Rule("labels.missing", S.HIGH, "Required OCI label is missing",
-         "Add the label with LABEL or the build's --label/annotation option."),
-    # secrets in configuration and history
-    Rule("env.secret-baked", S.CRITICAL, "A declared secret has a value baked into ENV",
-         "Remove the ENV; inject the secret at run time."),
-    Rule("env.secret-value", S.CRITICAL, "ENV holds a secret-looking value",
-         "Remove the ENV; inject secrets at run time, never at build time."),
-    Rule("history.secret", S.CRITICAL, "Build history records a secret (ARG/ENV/RUN)",
-         "Use build secrets (RUN --mount=type=secret) instead of ARG/ENV; rotate the secret."),
-    # filesystem
-    Rule("secret.private-key", S.CRITICAL, "A private key ships in a layer",
-         "Remove the key from the build context; rotate it. Deleting it in a later layer "
-         "does not remove it from the image."),
-    Rule("secret.cloud-key", S.CRITICAL, "A cloud access key ships in a layer",
-         "Remove it from the build context and rotate it."),
-    Rule("secret.token", S.CRITICAL, "An API token ships in a layer",
-         "Remove it from the build context and rotate it."),
-    Rule("secret.dotenv", S.HIGH, "A .env file ships in a layer",
-         "Exclude .env files with .dockerignore; inject configuration at run time."),
-    Rule("fs.setuid", S.MEDIUM, "Setuid/setgid file",
-         "Remove the setuid/setgid bit (chmod u-s,g-s) or the file."),
-    Rule("fs.git-dir", S.HIGH, "A .git directory ships in the image",
-         "Exclude .git with .dockerignore; copy only what the runtime needs."),
-    Rule("dockerignore.missing", S.MEDIUM, "The build context has no .dockerignore",
-         "Add a .dockerignore listing the contract's dockerignore entries."),
-    Rule("dockerignore.not-excluded", S.MEDIUM, "A required .dockerignore entry is missing",
-         "Add the entry to the context's .dockerignore."),
-    # the Dockerfile itself (the build context's, as the build used it)
-    Rule("dockerfile.healthcheck-missing", S.MEDIUM,
-         "The final stage has no HEALTHCHECK and the contract requires one",
-         "Add HEALTHCHECK CMD ... probing the health path to the final stage "
-         "(or set healthcheck = \"optional\")."),
-    Rule("dockerfile.cache-order", S.LOW,
-         "Dependencies are installed after the rest of the source is copied",
-         "COPY only the dependency manifests (package*.json, requirements.txt, pyproject.toml, "
-         "lock files), RUN the install, then COPY the rest: a source change then keeps the "
-         "cached dependency layer."),
-    Rule("dockerfile.secret-arg", S.MEDIUM, "An ARG default holds a secret",
-         "Drop the default; pass the secret as a build secret (RUN --mount=type=secret) "
-         "or inject it at run time. ARG values are kept in the image's history."),
-    # multi-call binaries (busybox, toybox): one binary, many applet names
-    Rule("multicall.binary", S.LOW, "A multi-call binary provides applets",
-         "Nothing to do when the applets are wanted; otherwise ship a build without the "
-         "applets you do not need. Set forbidden.count_applets to count them as tools."),
-    # runtime probes (the lead's contract lane, on a started container)
-    Rule("runtime.health", S.HIGH, "Health endpoint answered wrongly",
-         "Serve the contract's health path with the expected status and body."),
-    Rule("runtime.startup-time", S.HIGH, "Service was not healthy within its startup budget",
-         "Make startup faster or raise health.startup_seconds deliberately."),
-    Rule("runtime.dependency-down", S.HIGH, "Wrong status when a dependency is down",
-         "Report dependency_down_status from the health endpoint when a dependency is absent."),
-    Rule("runtime.fail-fast", S.HIGH,
-         "Service did not exit non-zero without its required configuration",
-         "Validate required env at startup and exit non-zero (with a message naming the "
-         "variable) when it is missing, within env.fail_fast_seconds."),
-    Rule("runtime.fail-fast-message", S.LOW,
-         "Startup failure does not name the missing variable",
-         "Print the missing variable's name in the startup error."),
-    Rule("runtime.shutdown", S.HIGH, "Service did not stop within its grace period on its signal",
-         "Handle the shutdown signal (exec-form ENTRYPOINT, PID 1 forwarding)."),
-    # idle resources (sampled from the started container's cgroup once health passed)
-    Rule("runtime.idle-resources", S.INFO, "Idle CPU and memory of the started service",
-         "Set resources.idle_cpu / idle_memory to turn these figures into budgets."),
-    Rule("runtime.idle-cpu", S.HIGH, "Idle CPU above the contract's budget",
-         "Find what spins while idle (busy polling, a tight retry loop, debug reloaders), "
-         "or raise resources.idle_cpu deliberately."),
-    Rule("runtime.idle-memory", S.HIGH, "Idle memory above the contract's budget",
-         "Lower the worker count or caches at startup, or raise resources.idle_memory "
-         "deliberately."),
-)
+RULES: dict[str, Rule] = _catalogue(Path(__file__).with_name("findings.toml"))
 
 # Forbidden tool classes are open-ended (a contract may add classes), so their
 # ids are `forbidden.<class>`; every one shares this template.
 FORBIDDEN_PREFIX = "forbidden."
-_FORBIDDEN = Rule("forbidden", S.HIGH, "Forbidden tool class present",
+_FORBIDDEN = Rule("forbidden", Severity.HIGH, "Forbidden tool class present",
                   "Install build/test tooling in a build stage or tooling image; copy only "
                   "runtime artifacts into the final stage.")
 

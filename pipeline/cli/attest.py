@@ -9,15 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PipelineError
-from pipeline.registry import deadline, signing
-from pipeline.registry.attestation import attest, verify_attestation
-from pipeline.registry.client import RegistryClient
-from pipeline.registry.policy import Policy, waived_rules
-from pipeline.registry.reference import require_digest
+from pipeline.registry import deadline, keyenv
 from pipeline.textsafe import printable
 
 
 def register(subparsers: Any) -> None:
+
     a = subparsers.add_parser("attest", help="sign and store a validation attestation for a digest")
     a.add_argument("--image", required=True, help="REPO@sha256:...")
     a.add_argument("--lane", action="append", default=[], help="a lane that passed (repeatable)")
@@ -28,13 +25,13 @@ def register(subparsers: Any) -> None:
     a.add_argument("--git-revision", required=True)
     a.add_argument("--run-id", default="")
     a.add_argument("--signing-key",
-                   help=f"private key PEM file (default: ${signing.SIGNING_KEY_ENV})")
+                   help=f"private key PEM file (default: ${keyenv.SIGNING_KEY_ENV})")
     deadline.add_argument(a)
     a.set_defaults(handler=_attest)
 
     v = subparsers.add_parser("verify", help="verify the attestation of a digest")
     v.add_argument("--image", required=True, help="REPO@sha256:...")
-    v.add_argument("--public-key", help=f"public key PEM (default: ${signing.PUBLIC_KEY_ENV})")
+    v.add_argument("--public-key", help=f"public key PEM (default: ${keyenv.PUBLIC_KEY_ENV})")
     v.add_argument("--require-lane", action="append", default=[], metavar="LANE")
     v.add_argument("--refuse-waivers", action="store_true",
                    help="refuse a digest validated with waived rules or by a non-gating run")
@@ -47,6 +44,11 @@ def register(subparsers: Any) -> None:
 
 
 def _attest(args: argparse.Namespace) -> int:
+    from pipeline.registry import signing
+    from pipeline.registry.attestation import attest
+    from pipeline.registry.client import RegistryClient
+    from pipeline.registry.reference import require_digest
+
     image = require_digest(args.image)
     pem, source = signing.signing_key_pem(args.signing_key)
     contract_sha256 = args.contract_sha256 or _file_sha256(args.contract)
@@ -58,6 +60,12 @@ def _attest(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from pipeline.registry import signing
+    from pipeline.registry.attestation import verify_attestation
+    from pipeline.registry.client import RegistryClient
+    from pipeline.registry.policy import Policy, waived_rules
+    from pipeline.registry.reference import require_digest
+
     image = require_digest(args.image)
     key = signing.public_key(args.public_key)
     with RegistryClient.for_reference(image) as client:
@@ -73,6 +81,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _keygen(args: argparse.Namespace) -> int:
+    from pipeline.registry import signing
+
     out = Path(args.out)
     private, public = signing.generate_key_pair()
     key_path, pub_path = out / "signing.pem", out / "signing.pub.pem"

@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.findings import Severity, Verdict
+if TYPE_CHECKING:
+    from pipeline.findings import Severity
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _severity(text: str) -> Severity:
+    from pipeline.findings import Severity
+
     try:
         return Severity.parse(text)
     except ValueError as exc:
@@ -56,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     # Here, not at the top: `--help` and argument errors need none of these.
     from pipeline.contract import load_contract
     from pipeline.errors import ContractError
+    from pipeline.findings import Verdict
     from pipeline.report import findings as reports
     from pipeline.rules import check_image, static_rule_ids
     from pipeline.waivers import apply_waivers

@@ -6,12 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pipeline.deploy.files import ServiceImage, write_deploy_files
 from pipeline.errors import PipelineError
 from pipeline.registry import deadline
-from pipeline.registry.client import RegistryClient
-from pipeline.registry.reference import parse_reference, shown
-from pipeline.registry.stages import resolve_stage
+from pipeline.registry.reference import shown
 from pipeline.textsafe import printable
 
 
@@ -39,6 +36,11 @@ def _render(args: argparse.Namespace) -> int:
         return 0
     if not args.service:
         raise PipelineError("render: give --repository (a release) or --service NAME=REF")
+    from pipeline.deploy.files import ServiceImage, write_deploy_files
+    from pipeline.registry.client import RegistryClient
+    from pipeline.registry.reference import parse_reference
+    from pipeline.registry.stages import resolve_stage
+
     refs = _pairs(args.service, "--service")
     ports = {name: _port(name, value) for name, value in _pairs(args.port, "--port").items()}
     unknown = set(ports) - set(refs)

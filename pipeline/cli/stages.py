@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.actions import promote_image, promote_release, rollback_any, stage_history
 from pipeline.cli.options import add_source_options
 from pipeline.errors import PipelineError
-from pipeline.registry import deadline, signing
+from pipeline.registry import deadline, keyenv
 from pipeline.registry.policy import Policy
 from pipeline.textsafe import printable_lines
 
@@ -52,7 +51,7 @@ def register(subparsers: Any) -> None:
     v.add_argument("--repository", required=True, help="HOST/REPO holding the releases")
     v.add_argument("--reason", default="", help="why (recorded in the history and logs)")
     v.add_argument("--public-key",
-                   help=f"Ed25519 public key PEM (default: ${signing.PUBLIC_KEY_ENV})")
+                   help=f"Ed25519 public key PEM (default: ${keyenv.PUBLIC_KEY_ENV})")
     _verify_options(v)
     v.set_defaults(handler=_verify_stage)
 
@@ -60,7 +59,7 @@ def register(subparsers: Any) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reason", default="", help="why (recorded in the history and logs)")
     parser.add_argument("--public-key",
-                        help=f"Ed25519 public key PEM (default: ${signing.PUBLIC_KEY_ENV})")
+                        help=f"Ed25519 public key PEM (default: ${keyenv.PUBLIC_KEY_ENV})")
     parser.add_argument("--require-lane", action="append", default=[], metavar="LANE",
                         help="refuse unless the attestation says LANE passed (repeatable)")
     parser.add_argument("--refuse-waivers", action="store_true",
@@ -84,6 +83,9 @@ def _verify_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _promote(args: argparse.Namespace) -> int:
+    from pipeline.actions import promote_image, promote_release
+    from pipeline.registry import signing
+
     key = signing.public_key(args.public_key)
     if args.image:
         if args.verify:
@@ -101,6 +103,9 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
+    from pipeline.actions import rollback_any
+    from pipeline.registry import signing
+
     key = signing.public_key(args.public_key)
     print(printable_lines(rollback_any(args.repository, args.stage, key, args.reason,
                                        policy=_policy(args))))
@@ -108,12 +113,16 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
+    from pipeline.actions import stage_history
+
     # Reasons and actors come back from the registry: escaped before they reach a terminal.
     print(printable_lines(stage_history(args.repository, args.stage, as_json=args.json)))
     return 0
 
 
 def _verify_stage(args: argparse.Namespace) -> int:
+    from pipeline.registry import signing
+
     return _run_verification(args, signing.public_key(args.public_key))
 
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import IO
+from typing import IO, NamedTuple
 
 BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
@@ -37,8 +36,9 @@ class TarFormatError(ValueError):
     """The stream is not a well-formed tar: bad checksum, truncated data, unsupported member."""
 
 
-@dataclass(slots=True)
-class Member:
+class Member(NamedTuple):
+    """One member's header, as read (a tuple: one is made per member)."""
+
     name: str
     type: bytes          # the typeflag: b"0" file, b"1" hard link, b"2" symlink, b"5" dir...
     mode: int
@@ -101,56 +101,59 @@ def _pax_int(extra: dict[str, str], key: str, default: int) -> int:
     return int(text)
 
 
-def _checksum_ok(header: bytes, stored: bytes) -> bool:
+def _checksum_ok(block: memoryview, stored: bytes) -> bool:
     try:
-        expected = int(stored.rstrip(b"\0"), 8)
+        # "0012345\0 " (Python's tarfile, GNU tar) or "0012345\0" / "012345 \0" (others).
+        expected = int(stored.strip(b" \0"), 8)
     except ValueError:
         try:
             expected = _number(stored)
         except ValueError:
             return False
     # The checksum is the byte sum with its own field read as eight spaces. Adler-32's low
-    # half is that sum + 1 (mod 65521), computed in C: the sum itself, in Python, costs
-    # more than the rest of the header.
-    total = zlib.adler32(header[:148] + b"        " + header[156:]) & 0xFFFF
-    return (expected + 1) % _ADLER_MOD == total
+    # half is the byte sum + 1 (mod 65521), computed in C over the block in place: minus
+    # the field's own bytes (at most 8 x 255, no wrap), plus eight spaces.
+    total = (zlib.adler32(block) & 0xFFFF) - (zlib.adler32(stored) & 0xFFFF) + 1 + 256
+    return (expected + 1) % _ADLER_MOD == total % _ADLER_MOD
 
 
 class TarStream:
-    """Iterate a tar stream's members; `read(member)` returns the current member's data."""
+    """Iterate a tar stream's members; `read(member)` returns the current member's data.
+
+    The stream is read in chunks of `CHUNK` bytes, and headers and small members are
+    taken from the chunk in place: one read call for many members, not two each. Data
+    between the members the caller reads is skipped by seeking where the stream can.
+    """
+
+    CHUNK = 256 * 1024
 
     def __init__(self, fileobj: IO[bytes], size: int | None = None) -> None:
         self._f = fileobj
         self._size = size          # the stream's length, when known: catches cuts in skipped data
         try:
-            self._pos = fileobj.tell()
+            start = fileobj.tell()
         except (OSError, ValueError):       # a pipe-like stream: count from here
-            self._pos = 0
-        self._pending = 0          # bytes of the current member's data + padding not consumed
-        self._unread = 0           # of which data bytes still readable by read()
+            start = 0
+        self._buf = b""            # bytes of the stream from self._base on
+        self._base = start
+        self._end = start          # where the file object stands: self._base + len(self._buf)
+        self._pos = start          # where the next header starts
+        self._unread = 0           # bytes of the current member's data still readable by read()
+        self._data = 0             # where the current member's data starts
 
     @property
     def position(self) -> int:
         return self._pos
 
-    def _consume(self, count: int) -> bytes:
-        data = self._f.read(count)
-        self._pos += len(data)
-        if len(data) != count:
-            raise TarFormatError("unexpected end of data")
-        return data
-
-    def _skip(self) -> None:
-        if not self._pending:
-            return
-        target = self._pos + self._pending
+    def _seek_to(self, target: int) -> None:
+        """Move the file object forward to `target` (past data nobody reads)."""
         if self._size is not None and target > self._size:
             raise TarFormatError("unexpected end of data")
         try:
             # File-like seeks stop at the end (gzip, the tarball window): compare.
-            reached = self._f.seek(target - self._pos, 1)
+            reached = self._f.seek(target - self._end, 1)
         except (OSError, ValueError):
-            reached = self._pos
+            reached = self._end
             while reached < target:
                 chunk = self._f.read(min(target - reached, 1 << 20))
                 if not chunk:
@@ -158,17 +161,63 @@ class TarStream:
                 reached += len(chunk)
         if reached != target:
             raise TarFormatError("unexpected end of data")
-        self._pos = target
-        self._pending = self._unread = 0
+        self._end = target
+
+    def _at(self, where: int, count: int) -> int:
+        """Make the buffer hold `count` bytes from stream offset `where` (fewer at the end of
+        the stream); their offset in the buffer."""
+        offset = where - self._base
+        if offset >= 0 and offset + count <= len(self._buf):
+            return offset
+        if where >= self._end:
+            if where > self._end:
+                self._seek_to(where)
+            kept = b""
+        else:
+            kept = self._buf[offset:]
+        want = max(count - len(kept), self.CHUNK)
+        parts = [kept] if kept else []
+        got = len(kept)
+        while got < count or not parts:
+            more = self._f.read(want)
+            if not more:
+                break
+            parts.append(more)
+            got += len(more)
+            want = count - got
+            if want <= 0:
+                break
+        self._buf = parts[0] if len(parts) == 1 else b"".join(parts)
+        self._base = where
+        self._end = where + len(self._buf)
+        return 0
 
     def read(self, member: Member) -> bytes:
         """The data of the member just yielded (call before advancing)."""
         if self._unread != member.size:
             raise TarFormatError(f"{member.name}: data already consumed")
-        data = self._consume(member.size)
-        self._pending -= member.size
         self._unread = 0
-        return data
+        size, offset = member.size, self._data - self._base
+        if offset + size <= len(self._buf):
+            return self._buf[offset:offset + size]
+        # Runs past the chunk: its start from the chunk, the rest straight from the stream
+        # (the next header then starts a new chunk), never the chunk copied again.
+        if self._data >= self._end:
+            if self._data > self._end:
+                self._seek_to(self._data)
+            parts = []
+        else:
+            parts = [self._buf[offset:]]
+        got = len(parts[0]) if parts else 0
+        while got < size:
+            more = self._f.read(size - got)
+            if not more:
+                raise TarFormatError("unexpected end of data")
+            parts.append(more)
+            got += len(more)
+        self._buf, self._base = b"", self._data + size
+        self._end = self._base
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _extended(self, size: int, limit: int, what: str) -> bytes:
         if size > limit:
@@ -176,30 +225,47 @@ class TarStream:
         padded = (size + BLOCK - 1) // BLOCK * BLOCK
         if self._size is not None and self._pos + size > self._size:
             raise TarFormatError(f"{what} header runs past the end of the data")
-        data = self._f.read(padded)
-        self._pos += len(data)
+        offset = self._at(self._pos, padded)
+        data = self._buf[offset:offset + size]
+        self._pos += min(padded, len(self._buf) - offset)
         if len(data) < size:
             raise TarFormatError("unexpected end of data")
-        return data[:size]
+        return data
 
     def __iter__(self) -> Iterator[Member]:
         pax_global: dict[str, str] = {}
         pax: dict[str, str] = {}
         long_name = long_link = None
-        unpack = _HEADER.unpack
+        unpack, new_member, adler32 = _HEADER.unpack_from, tuple.__new__, zlib.adler32
+        view, viewed = memoryview(b""), b""
         while True:
-            self._skip()
-            header = self._f.read(BLOCK)
-            self._pos += len(header)
+            self._unread = 0
+            offset = self._pos - self._base
+            buf = self._buf
+            if offset < 0 or offset + BLOCK > len(buf):
+                offset = self._at(self._pos, BLOCK)
+                buf = self._buf
+            if buf is not viewed:            # a new chunk
+                view, viewed = memoryview(buf), buf
+            available = len(buf) - offset
             # End of archive: zero blocks, or (some layer writers omit them) the end of
             # the stream at a header boundary.
-            if not header or header == ZERO_BLOCK:
+            if available <= 0:
                 return
-            if len(header) < BLOCK:
+            if available < BLOCK:
                 raise TarFormatError("unexpected end of data")
+            self._pos += BLOCK
+            if buf[offset] == 0 and buf.count(0, offset, offset + BLOCK) == BLOCK:
+                return
             (raw_name, raw_mode, raw_uid, raw_gid, raw_size, raw_sum, kind, raw_link, magic,
-             prefix) = unpack(header)
-            if not _checksum_ok(header, raw_sum):
+             prefix) = unpack(buf, offset)
+            try:     # _checksum_ok's common case, inline: it runs for every header
+                good = (int(raw_sum.strip(b" \0"), 8) + 1) % _ADLER_MOD == (
+                    (adler32(view[offset:offset + BLOCK]) & 0xFFFF)
+                    - (adler32(raw_sum) & 0xFFFF) + 257) % _ADLER_MOD
+            except ValueError:
+                good = _checksum_ok(view[offset:offset + BLOCK], raw_sum)
+            if not good:
                 raise TarFormatError("bad header checksum")
             try:
                 size = int(raw_size.rstrip(b"\0"), 8)    # the common case, one C call
@@ -255,9 +321,10 @@ class TarStream:
             if self._size is not None and self._pos + size > self._size:
                 raise TarFormatError(f"{name[:200]}: member of {size} bytes runs past the end "
                                      "of the data")
-            member = Member(name, kind or b"0", mode, uid, gid,
-                            size if kind in _FILE_TYPES else 0, linkname, self._pos)
+            member = new_member(Member, (name, kind or b"0", mode, uid, gid,
+                                         size if kind in _FILE_TYPES else 0, linkname, self._pos))
             # Only regular files carry data; other types may still declare a size to skip.
-            self._pending, self._unread = padded, member.size
+            self._data, self._unread = self._pos, member.size
+            self._pos += padded
             pax, long_name, long_link = {}, None, None
             yield member

@@ -315,6 +315,7 @@ def _read_layer(archive: Archive, blob: LayerBlob, layer: Layer, config: ImageCo
     size = 0
     limit = MAX_NODES - fs.nodes
     text_limit = MAX_PATH_BYTES - fs.path_bytes     # additions wait for the layer's end
+    add, entry_of, file, hardlink = additions.append, tuple.__new__, Kind.FILE, Kind.HARDLINK
     with _open_layer(archive, blob, layer, config, verifier) as tar:
         for info in tar:
             name = info.name
@@ -336,9 +337,10 @@ def _read_layer(archive: Archive, blob: LayerBlob, layer: Layer, config: ImageCo
                     text_limit = MAX_PATH_BYTES - fs.path_bytes
                 continue
             kind = _KIND.get(info.type, Kind.OTHER)
-            linkname = normalise(info.linkname) if kind is Kind.HARDLINK else info.linkname
-            additions.append(FileEntry(name, kind, info.mode, info.size if kind is Kind.FILE
-                                       else 0, info.uid, info.gid, index, linkname))
+            linkname = normalise(info.linkname) if kind is hardlink else info.linkname
+            # FileEntry(...) without its Python-level __new__: one per path of every layer.
+            add(entry_of(FileEntry, (name, kind, info.mode, info.size if kind is file else 0,
+                                     info.uid, info.gid, index, linkname)))
             if len(name) > MAX_PATH:
                 raise FilesystemLimitError(f"a path of {len(name)} characters (longer than "
                                            f"PATH_MAX, {MAX_PATH})")
@@ -346,7 +348,7 @@ def _read_layer(archive: Archive, blob: LayerBlob, layer: Layer, config: ImageCo
             if len(additions) > limit or text_limit < 0:
                 raise FilesystemLimitError(f"more than {MAX_NODES} paths or "
                                            f"{MAX_PATH_BYTES >> 20} MiB of path names")
-            if kind is not Kind.FILE:
+            if kind is not file:
                 continue
             size += info.size
             wanted = (name.startswith(_CAPTURED_ROOTS) and CAPTURED.match(name) is not None

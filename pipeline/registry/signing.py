@@ -19,9 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pipeline.errors import SigningKeyError
+from pipeline.registry.keyenv import PUBLIC_KEY_ENV, SIGNING_KEY_ENV
 
-SIGNING_KEY_ENV = "PIPELINE_SIGNING_KEY"
-PUBLIC_KEY_ENV = "PIPELINE_ATTESTATION_PUBLIC_KEY"
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 
 

@@ -23,6 +23,7 @@ from pipeline.rules import (
     redaction,
     secrets,
 )
+from pipeline.rules.content import ContentScan
 from pipeline.rules.inherited import BaseImageLayers, attribute, match
 from pipeline.rules.subject import RuleFn, Subject
 
@@ -56,7 +57,7 @@ def static_rule_ids(service: Service) -> list[str]:
 
 def run_rules(image: ImageView, service: Service, name: str, *,
               context_dir: Path | None = None,
-              content: secrets.ContentScan | None = None,
+              content: ContentScan | None = None,
               families: Sequence[tuple[str, RuleFn]] = RULE_FAMILIES,
               base: BaseImageLayers | None = None) -> list[Finding]:
     """All findings of `families` on an already-read image, most severe first.
@@ -64,7 +65,7 @@ def run_rules(image: ImageView, service: Service, name: str, *,
     With `base` (the final stage's base, as its registry lists it), findings that
     lie only in the base's layers say `inherited from <base>`."""
     inherited = match(image.layers, base)
-    subject = Subject(image, service, name, context_dir, content or secrets.ContentScan(),
+    subject = Subject(image, service, name, context_dir, content or ContentScan(),
                       inherited)
     found: list[Finding] = []
     for _, family in families:
@@ -86,7 +87,7 @@ def check_image(tarball: Path, contract: Contract, service: str, *,
     for an unreadable tarball, ContractError for an unknown service.
     """
     spec = _service(contract, service)
-    scan = secrets.ContentScan()
+    scan = ContentScan()
     image = read_tarball(Path(tarball), on_file=scan.feed)
     return run_rules(image, spec, service, context_dir=context_dir, content=scan, base=base)
 

@@ -37,13 +37,22 @@ def check(subject: Subject) -> Iterator[Finding]:
     applet_hits: dict[str, dict[str, list[str]]] = {call.path: {} for call in calls}
     # One regex per class, then one alternation over all classes so each path is
     # matched once; the per-class regexes only run on paths the union matched.
-    path_res = {name: regex for name, spec in classes.items()
-                if (regex := globs.combine(spec.paths)) is not None}
-    union = globs.combine([p for spec in classes.values() for p in spec.paths])
+    path_res: dict[str, globs.Matcher] | None = None      # compiled for the first candidate
+    every = [p for spec in classes.values() for p in spec.paths]
+    # The union runs once over all paths together; what it matches is looked at closer.
+    candidates = globs.matching_lines(every, (e.path for e in entries if e.kind is not Kind.DIR))
+    union = globs.combine(every) if candidates is None else None    # RE2 refused: one by one
     for entry in entries:
-        if entry.kind is Kind.DIR or union is None or not union.match(entry.path) \
-                or entry.path in allowed:
+        if entry.kind is Kind.DIR or entry.path in allowed:
             continue
+        if candidates is not None:
+            if entry.path not in candidates:
+                continue
+        elif union is None or not union.match(entry.path):
+            continue
+        if path_res is None:
+            path_res = {name: regex for name, spec in classes.items()
+                        if (regex := globs.combine(spec.paths)) is not None}
         for name, regex in path_res.items():
             if not regex.match(entry.path):
                 continue

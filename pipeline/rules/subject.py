@@ -9,8 +9,8 @@ from pathlib import Path
 from pipeline.contract.models import Service
 from pipeline.findings import Finding
 from pipeline.image.view import ImageView
+from pipeline.rules.content import ContentScan
 from pipeline.rules.inherited import Inherited
-from pipeline.rules.secrets import ContentScan
 
 
 @dataclass(frozen=True)

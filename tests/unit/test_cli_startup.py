@@ -36,14 +36,15 @@ def test_index_says_what_the_modules_register() -> None:
     assert registered() == INDEX, "update INDEX in pipeline/cli/lazy.py"
 
 
-def loaded_by(argv: list[str]) -> set[str]:
+def loaded_by(argv: list[str], heavy: tuple[str, ...] = HEAVY) -> set[str]:
+    """The modules of `heavy` (packages and their submodules) that `main(argv)` imports."""
     code = ("import sys\nfrom pipeline.cli import main\n"
             f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
             "print(' '.join(sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split("\n")[-2]
     return {name for name in out.split()
-            if any(name == heavy or name.startswith(f"{heavy}.") for heavy in HEAVY)}
+            if any(name == one or name.startswith(f"{one}.") for one in heavy)}
 
 
 def test_top_level_help_imports_no_command() -> None:
@@ -53,6 +54,15 @@ def test_top_level_help_imports_no_command() -> None:
 @pytest.mark.parametrize("command", ["check-image", "validate", "plan"])
 def test_a_commands_help_imports_only_what_parsing_needs(command: str) -> None:
     assert loaded_by([command, "--help"]) == set()
+
+
+# The libraries only a command's work needs: no `--help` may load them.
+WORK_ONLY = ("cryptography", "httpx", "dagger")
+
+
+@pytest.mark.parametrize("command", sorted(INDEX))
+def test_no_commands_help_loads_cryptography_httpx_or_dagger(command: str) -> None:
+    assert loaded_by([command, "--help"], WORK_ONLY) == set()
 
 
 @pytest.mark.parametrize("command", sorted(INDEX))
