@@ -36,6 +36,15 @@ def local_image(name: str) -> str:
     return f"{REGISTRY}/pipeline/{name}"
 
 
+def web_contract(*, service: str = "", rest: str = "") -> str:
+    """A contract for engine tests: [images] py, and one service `web` (context web/, port
+    8080, /health answering ok), with `service` lines added to its table and `rest` after."""
+    return (f'[images]\npy = "{local_image("python:3.11")}"\n\n'
+            '[services.web]\ncontext = "web"\nport = 8080\n'
+            'health = { path = "/health", body_contains = "ok", startup_seconds = 20 }\n'
+            f"{service}\n{rest}")
+
+
 @pytest.fixture(scope="session")
 def engine_env() -> dict[str, str]:
     """The engine's environment; the engine must answer."""

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, local_image
+from tests.conftest import ROOT, local_image, web_contract
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -36,23 +36,16 @@ EXPOSE 8080
 ENTRYPOINT ["sh", "-c", "echo token=$API_TOKEN url=$DB_URL; cat /srv/server.key; exec python3 -m http.server 8080 --directory /srv"]
 """
 
-CONTRACT = f"""\
-[images]
-py = "{local_image("python:3.11")}"
-
-[services.web]
-context = "web"
-port = 8080
-health = {{ path = "/health", body_contains = "ok", startup_seconds = 20 }}
-
+_ENV = f'{{ API_TOKEN = "env:SWEEP_TOKEN", DB_URL = "postgresql://app:{INLINE_PASSWORD}@db/app" }}'
+CONTRACT = web_contract(rest=f"""\
 [services.web.runtime]
-env = {{ API_TOKEN = "env:SWEEP_TOKEN", DB_URL = "postgresql://app:{INLINE_PASSWORD}@db/app" }}
+env = {_ENV}
 
 [services.web.checks]
 image = "py"
 unit_test = ["echo token=$API_TOKEN url=$DB_URL; cat server.key 2>/dev/null; echo FAILED test_x - AssertionError: $API_TOKEN; exit 1"]
-env = {{ API_TOKEN = "env:SWEEP_TOKEN", DB_URL = "postgresql://app:{INLINE_PASSWORD}@db/app" }}
-"""
+env = {_ENV}
+""")
 
 PLANTED = {"reference": TOKEN, "inline password": INLINE_PASSWORD,
            "baked password": BAKED_PASSWORD, "private key": PEM_BODY}

@@ -24,7 +24,7 @@ from pipeline.errors import PromotionRefused
 from pipeline.registry import RegistryClient, parse_reference, verify_attestation
 from pipeline.registry.policy import Policy
 from pipeline.registry.signing import generate_key_pair, load_public_key
-from tests.conftest import REGISTRY, ROOT, local_image
+from tests.conftest import REGISTRY, ROOT, local_image, web_contract
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -43,23 +43,15 @@ EXPOSE 8080
 ENTRYPOINT ["python3", "-m", "http.server", "8080", "--directory", "/srv"]
 """
 
-CONTRACT = f"""\
-[images]
-py = "{local_image("python:3.11")}"
-
-[services.web]
-context = "web"
-port = 8080
-build_secrets = {{ BUILD_TOKEN = "env:ADOPT_TEST_TOKEN" }}
-health = {{ path = "/health", body_contains = "ok", startup_seconds = 20 }}
-
+CONTRACT = web_contract(service='build_secrets = { BUILD_TOKEN = "env:ADOPT_TEST_TOKEN" }\n',
+                        rest="""\
 [integration]
 image = "py"
 source = "tests"
 command = ["python3 check.py", "echo token is $API_TOKEN"]
-env = {{ API_TOKEN = "env:ADOPT_TEST_TOKEN" }}
+env = { API_TOKEN = "env:ADOPT_TEST_TOKEN" }
 services = ["web"]
-"""
+""")
 
 CHECK = """\
 import urllib.request
