@@ -23,8 +23,10 @@ from typing import Any
 # -- secrets -------------------------------------------------------------------------
 
 # A private-key block up to its END line; with no END line, everything after BEGIN.
+# Not a block already masked (its BEGIN line followed by the marker): masking is idempotent,
+# so text masked once (a report) may be masked again (copied into the run's reports).
 _PEM = re.compile(
-    r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----"
+    r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----(?! \[redacted\])"
     r"(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|.*)",
     re.DOTALL,
 )
@@ -45,7 +47,7 @@ def mask_secrets(text: str) -> str:
     return _BEARER.sub(rf"\g<head>{REDACTED}", text)
 
 
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?! \[redacted\])")
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 
 

@@ -14,7 +14,7 @@ from pipeline.findings import Evidence, Finding
 from pipeline.report import findings as reports
 from pipeline.report.run import render_summary
 from pipeline.report.run.markdown import render_markdown
-from pipeline.textsafe import markdown, mask_secrets, portable, printable
+from pipeline.textsafe import markdown, mask_secret_lines, mask_secrets, portable, printable
 from tests.hostile.harness import run_cli
 from tests.imagebuilder import ImageBuilder, write_contract
 
@@ -140,3 +140,29 @@ def test_a_binary_lane_file_is_copied_as_it_is(tmp_path: Path) -> None:
     copy_masked(tmp_path / "dump.bin", tmp_path / "dump.copy")
     copied = (tmp_path / "dump.copy").read_bytes()
     assert b"MIIsecretZZ" not in copied and copied.startswith(data) and copied.endswith(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(before=st.text(max_size=30), body=_key_body, after=st.text(max_size=30),
+       terminated=st.booleans())
+def test_masking_is_idempotent(before, body, after, terminated) -> None:
+    # A report masked once is masked again when it is copied into the run's reports: the
+    # masked form must survive as it is, never swallow what follows it.
+    text = (f"{before}-----BEGIN PRIVATE KEY-----\n" + "\n".join(f"Zq{b}" for b in body)
+            + ("\n-----END PRIVATE KEY-----" if terminated else "") + after)
+    once = mask_secrets(text)
+    assert mask_secrets(once) == once
+    assert "".join(mask_secret_lines(once.splitlines(keepends=True))) == once
+
+
+def test_a_masked_report_copied_stays_whole(tmp_path: Path) -> None:
+    from pipeline.report.run.writer import copy_masked
+
+    finding = Finding("secret.private-key", "private key: -----BEGIN RSA PRIVATE KEY-----\n"
+                      "MIIsecretQQ\n-----END RSA PRIVATE KEY-----", subject="api")
+    body = reports.render("json", [finding], name="contract-api")
+    assert "MIIsecretQQ" not in body
+    (tmp_path / "r.json").write_text(body, encoding="utf-8")
+    copy_masked(tmp_path / "r.json", tmp_path / "copy.json")
+    assert (tmp_path / "copy.json").read_text(encoding="utf-8") == body
+    assert json.loads(body)["findings"][0]["rule"] == "secret.private-key", body
