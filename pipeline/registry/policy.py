@@ -35,11 +35,11 @@ class Policy:
                                    "gate its tests (--keep-going)")
 
 
-DEFAULT_POLICY = Policy()
+DEFAULT_POLICY = Policy()  # signed, and at least one lane passed
 
 
 def waived_rules(waivers: Sequence[Mapping[str, Any]]) -> list[str]:
     """The rules a validation passed only thanks to a waiver (one that matched no finding
     let nothing through)."""
     return sorted({str(w.get("rule")) for w in waivers
-                   if isinstance(w, Mapping) and w.get("findings")})  # signed, and at least one lane passed
+                   if isinstance(w, Mapping) and w.get("findings")})

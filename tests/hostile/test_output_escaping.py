@@ -166,3 +166,16 @@ def test_a_masked_report_copied_stays_whole(tmp_path: Path) -> None:
     copy_masked(tmp_path / "r.json", tmp_path / "copy.json")
     assert (tmp_path / "copy.json").read_text(encoding="utf-8") == body
     assert json.loads(body)["findings"][0]["rule"] == "secret.private-key", body
+
+
+def test_a_lanes_junit_is_merged_with_secrets_masked(tmp_path: Path) -> None:
+    from pipeline.report.run.junit import merged_junit
+
+    junit = tmp_path / "unit.xml"
+    junit.write_text('<testsuite name="u"><testcase name="t"><failure message="token '
+                     'postgresql://app:hunter2pw@db/x">-----BEGIN PRIVATE KEY-----\nMIIleakQQ\n'
+                     '-----END PRIVATE KEY-----</failure></testcase></testsuite>', "utf-8")
+    lane = LaneResult(name="unit-test:api", status=LaneStatus.FAILED, junit=(str(junit),))
+    merged = ET.tostring(merged_junit(RunResult((lane,))).getroot(), encoding="unicode")
+    assert "MIIleakQQ" not in merged and "hunter2pw" not in merged
+    assert 'name="unit-test:api/u"' in merged and "[redacted]" in merged

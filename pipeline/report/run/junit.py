@@ -86,6 +86,13 @@ def read_suites(source: JUnitSource) -> list[ET.Element]:
     except (OSError, ET.ParseError) as exc:
         reason = one_line(str(exc)) or type(exc).__name__
         return [_problem_suite(label, f"JUnit file {source.path} is unreadable: {reason}")]
+    # A lane's own JUnit holds what user code printed (a failing test's output): masked
+    # like the lane's copied files, since it is merged into the run's junit.xml.
+    for element in root.iter():
+        element.text = mask_secrets(element.text) if element.text else element.text
+        element.tail = mask_secrets(element.tail) if element.tail else element.tail
+        for name, value in element.attrib.items():
+            element.set(name, mask_secrets(value))
     if root.tag not in ("testsuites", "testsuite"):
         return [_problem_suite(label, f"JUnit file {source.path} has root <{root.tag}>, "
                                       "not <testsuites> or <testsuite>")]
