@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ class RunContext:
     source: Source
     contract: Contract
     run_id: str
+    started_at: float = field(default_factory=time.time)  # wall time the run began
     # Local: image tarballs, lane logs and reports. None for a plan, whose lanes never run.
     scratch: Path | None = None
     # The contract's env:/file: references as Dagger secrets, by field key

@@ -4,15 +4,27 @@ Dagger keeps no service output to read back (dagger/dagger#6553), so every
 runtime container a lane starts runs under `servicewrap` (pipeline/servicewrap/
 main.go): a small static binary mounted into the container that execs the
 image's own ENTRYPOINT + CMD as PID 1, copies fds 1 and 2 to files, and samples
-the container's own cgroup. The files land in a cache volume of their own per
-run and instance, read back after the fact by the same binary in an empty
-container. The image is never changed, and nothing here touches the host: the
-binary is built by the engine from source text this package carries, so it
-works the same in client and in module mode.
+the container's own cgroup. The files land in a cache volume per instance, one
+folder per start named by its start time, read back after the fact by the same
+binary in an empty container, which takes only the starts since this run began.
+
+Nothing run-specific enters a service's definition, so the same images give the
+same services in every run, and a test lane whose images, tests and services are
+unchanged comes from Dagger's cache instead of running again (the probes, which
+must measure again, add the run id themselves: pipeline.lanes.topology). Runs
+stay apart because the engine starts a session's services for that session alone
+(dagger/dagger#6914), and a volume holds only runs that gave their services the
+same secret values: its name carries a slow hash of them (`_scope`).
+
+The image is never changed, and nothing here touches the host: the binary is
+built by the engine from source text this package carries, so it works the same
+in client and in module mode.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import shutil
 import tempfile
@@ -44,6 +56,9 @@ DEFAULT_BUILDER = "debian:bookworm"
 HELPER = "/.pipeline/servicewrap"
 LOGS = "/.pipeline/out"
 WRITABLE = "w"  # the volume's world-writable folder
+# Clock slack between this process and the engine's containers, in the reader's favour:
+# a start a moment before the run began (by the other clock) is still this run's.
+CLOCK_SLACK_SECONDS = 2.0
 
 _BUILD = (
     "command -v go >/dev/null || { apt-get update -qq >/dev/null && "
@@ -112,7 +127,7 @@ class ServiceWrapper:
         # where there is none) and, being part of the volume's identity, differ between
         # writer and reader; a world-writable folder in the volume's seed needs neither.
         seed = dag.directory().with_new_directory(WRITABLE, permissions=0o777)
-        volume = dag.cache_volume(f"pipeline-service-output-{self.ctx.run_id}-{instance}")
+        volume = dag.cache_volume(f"pipeline-service-output-{instance}-{_scope(tuple(self._secrets()))}")
         return container.with_mounted_cache(path, volume, source=seed)
 
     def service(self, name: str, container: dagger.Container, *, instance: str) -> dagger.Service:
@@ -133,15 +148,21 @@ class ServiceWrapper:
         if self.helper is None:
             return found
         for instance in dict.fromkeys(instances):
+            # The starts since this run began, by the reader's own clock (the clock the
+            # starts were named by): earlier runs' starts share the volume.
+            window = time.time() - self.ctx.started_at + CLOCK_SLACK_SECONDS
             reader = (self._mount(dag.container().with_mounted_file("/servicewrap", self.helper),
                                   "/in", instance)
                       # Read now, not from the cache of an earlier read.
                       .with_env_variable("PIPELINE_READ_AT", repr(time.time()))
-                      .with_exec(["/servicewrap", "copy", f"/in/{WRITABLE}/{instance}", "/out"]))
+                      .with_exec(["/servicewrap", "copy", f"/in/{WRITABLE}/{instance}", "/out",
+                                  f"{window:.3f}"]))
             try:
                 await reader.directory("/out").export(str(dest / instance))
             except dagger.QueryError:
-                continue  # never started (skipped lane, failed start before the wrapper ran)
+                # Not started in this run: a skipped lane, a failed start before the wrapper
+                # ran, or a lane whose result came from Dagger's cache (nothing started).
+                continue
             found[instance] = dest / instance
             for log in (dest / instance).glob("*.log"):
                 _mask(log, self._secrets())
@@ -158,6 +179,17 @@ class ServiceWrapper:
         values = [v for v in values if parse_ref(v) is None]  # a reference names, holds nothing
         values += self.ctx.secret_plaintexts                   # what the references held
         return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _scope(secrets: tuple[str, ...]) -> str:
+    """What a service-output volume's name carries of the secret values its services got:
+    runs with other values never share it (and so never read what those printed). A slow,
+    salted hash, since volume names show in the engine's progress output."""
+    if not secrets:
+        return "open"
+    joined = "\0".join(sorted(secrets)).encode()
+    return hashlib.pbkdf2_hmac("sha256", joined, b"pipeline-service-output", 200_000).hex()[:16]
 
 
 def instance_name(name: str, *, without: Iterable[str] = (), role: str = "") -> str:

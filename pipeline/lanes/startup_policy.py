@@ -37,8 +37,9 @@ def _container(prober: Prober, missing: tuple[str, ...]) -> dagger.Container:
                                           without=frozenset(prober.spec.runtime.depends_on))
     for name in missing:
         container = container.without_env_variable(name).without_secret_variable(name)
-    # Its own identity: never the instance another probe or lane is using.
-    return container.with_env_variable("PIPELINE_PROBE", f"{prober.name}-without-{'-'.join(missing)}")
+    # Its own identity: never the instance another probe, lane or run is using.
+    return (container.with_env_variable("PIPELINE_PROBE", f"{prober.name}-without-{'-'.join(missing)}")
+            .with_env_variable("PIPELINE_RUN", prober.ctx.run_id))
 
 
 async def _stop(service: dagger.Service) -> None:

@@ -7,6 +7,8 @@ per session, so lanes probing or testing the same topology share it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -49,6 +51,11 @@ class Topology:
 
     def as_service(self, name: str, container: dagger.Container, *,
                    without: frozenset[str] = frozenset(), role: str = "") -> dagger.Service:
+        if role:
+            # A lane's own instance (a probe) measures again in every run: the run id in its
+            # definition keeps it, and all that reads it, out of Dagger's cache and apart
+            # from any other run's. The others carry nothing of the run (servicewrap).
+            container = container.with_env_variable("PIPELINE_RUN", self.ctx.run_id)
         if self.wrapper is None:
             return container.as_service(use_entrypoint=True)
         from pipeline.lanes.servicewrap import instance_name
@@ -59,6 +66,16 @@ class Topology:
         instance = instance_name(name, without=without & self._below(name), role=role)
         self.started.append(instance)
         return self.wrapper.service(name, container, instance=instance)
+
+    def _init_digest(self, names: list[str]) -> str:
+        services = self.ctx.contract.services
+        steps = {name: services[name].runtime.init
+                 for name in sorted({*names, *(b for n in names for b in self._below(n))})
+                 if name in services and services[name].runtime.init}
+        if not steps:
+            return ""
+        text = json.dumps({name: [list(args) for args in init] for name, init in steps.items()})
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def _below(self, name: str) -> set[str]:
         services, below, todo = self.ctx.contract.services, set(), [name]
@@ -72,9 +89,14 @@ class Topology:
 
     def bindings(self, names: list[str]) -> ContainerStep:
         """The step binding `names` (services or dependencies) under their own names."""
+        # The services' init steps (pipeline.lanes.dependencies.Preparer) run before the
+        # lane, outside its container: their digest in it makes a changed step run the
+        # lane's tests again instead of answering from Dagger's cache.
+        init = self._init_digest(names)
+
         def step(container: dagger.Container) -> dagger.Container:
             for name in names:
                 container = container.with_service_binding(name, self.service(name))
-            return container
+            return container.with_env_variable("PIPELINE_INIT", init) if init else container
 
         return step

@@ -8,24 +8,34 @@
 // starts a copy of itself as a child ("tee" mode), points fds 1 and 2 at pipes
 // that child reads, then execs the entrypoint in its own place. The child copies
 // each pipe both to the container's own stdout/stderr (the engine's progress
-// still shows them) and to DIR/stdout.log, DIR/stderr.log, and every 500 ms
-// appends one line to DIR/samples.jsonl: wall time, the cgroup's CPU time and
+// still shows them) and to START/stdout.log, START/stderr.log, and every 500 ms
+// appends one line to START/samples.jsonl: wall time, the cgroup's CPU time and
 // its working-set memory (usage minus inactive file cache, as the kubelet counts it).
+// START is a folder of DIR's own to each start, named by its start time
+// (DIR/<unix ns>-<random>): the volume outlives runs, so that the same service
+// definition in another run is the same definition (and its tests' result can
+// come from the cache), and a start is told apart by when it happened. Only the
+// newest starts are kept (keptStarts).
 //
-//	servicewrap copy SRC DST
+//	servicewrap copy DIR DST SECONDS
 //
-// copies a directory's regular files (a reader container has no other tool).
+// appends, oldest first, the files of every start of DIR in the last SECONDS
+// (by this container's clock, the clock the starts were named by) into DST; exit
+// 3 if there is none (a reader container has no other tool).
 //
 // Only the standard library, and nothing newer than Go 1.19 (Debian bookworm's Go).
 package main
 
 import (
 	"bufio"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +47,7 @@ import (
 const (
 	maxKept    = 16 << 20
 	maxSamples = 172800
+	keptStarts = 16 // per instance folder: a run starts each instance about once
 )
 
 func fail(format string, args ...interface{}) {
@@ -46,7 +57,7 @@ func fail(format string, args ...interface{}) {
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: servicewrap run DIR -- CMD... | tee DIR | copy SRC DST")
+		fail("usage: servicewrap run DIR -- CMD... | tee DIR | copy DIR DST SECONDS")
 	}
 	switch os.Args[1] {
 	case "run":
@@ -57,11 +68,21 @@ func main() {
 	case "tee":
 		tee(os.Args[2])
 	case "copy":
-		if len(os.Args) != 4 {
-			fail("usage: servicewrap copy SRC DST")
+		if len(os.Args) != 5 {
+			fail("usage: servicewrap copy DIR DST SECONDS")
 		}
-		if err := copyTree(os.Args[2], os.Args[3]); err != nil {
+		seconds, err := strconv.ParseFloat(os.Args[4], 64)
+		if err != nil {
+			fail("SECONDS: %v", err)
+		}
+		since := time.Now().UnixNano() - int64(seconds*1e9)
+		found, err := copyStarts(os.Args[2], os.Args[3], since)
+		if err != nil {
 			fail("%v", err)
+		}
+		if found == 0 {
+			fmt.Fprintf(os.Stderr, "servicewrap: no start in %s in the last %s s\n", os.Args[2], os.Args[4])
+			os.Exit(3)
 		}
 	default:
 		fail("unknown mode %q", os.Args[1])
@@ -109,11 +130,14 @@ func run(dir string, command []string) {
 	os.Exit(127)
 }
 
-func tee(dir string) {
+func tee(parent string) {
+	now := time.Now()
+	dir := filepath.Join(parent, startName(now))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fmt.Fprintf(os.Stderr, "servicewrap: %v\n", err)
 	}
-	stamp := time.Now().UTC().Format(time.RFC3339Nano)
+	pruneStarts(parent)
+	stamp := now.UTC().Format(time.RFC3339Nano)
 	var wg sync.WaitGroup
 	for i, name := range []string{"stdout.log", "stderr.log"} {
 		src := os.NewFile(uintptr(3+i), name)
@@ -243,30 +267,77 @@ func sample(path string) {
 	}
 }
 
-func copyTree(src, dst string) error {
-	return filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+// startName sorts by time as a string: the nanoseconds are zero-padded to 20 digits.
+func startName(t time.Time) string {
+	random := make([]byte, 4)
+	rand.Read(random)
+	return fmt.Sprintf("%020d-%s", t.UnixNano(), hex.EncodeToString(random))
+}
+
+// starts lists DIR's start folders, oldest first, with their start times.
+func starts(dir string) ([]string, []int64) {
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && len(e.Name()) > 21 && e.Name()[20] == '-' {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	times := make([]int64, len(names))
+	for i, name := range names {
+		times[i], _ = strconv.ParseInt(name[:20], 10, 64)
+	}
+	return names, times
+}
+
+func pruneStarts(dir string) {
+	names, _ := starts(dir)
+	for len(names) > keptStarts {
+		os.RemoveAll(filepath.Join(dir, names[0]))
+		names = names[1:]
+	}
+}
+
+// copyStarts appends the regular files of every start of DIR since `since` (unix ns)
+// to DST under their own names, oldest start first; how many starts it found.
+func copyStarts(dir, dst string, since int64) (int, error) {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return 0, err
+	}
+	names, times := starts(dir)
+	found := 0
+	for i, name := range names {
+		if times[i] < since {
+			continue
+		}
+		found++
+		files, err := os.ReadDir(filepath.Join(dir, name))
 		if err != nil {
-			return err
+			return found, err
 		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
+		for _, f := range files {
+			if f.Type().IsRegular() {
+				if err := appendFile(filepath.Join(dir, name, f.Name()), filepath.Join(dst, f.Name())); err != nil {
+					return found, err
+				}
+			}
 		}
-		if !info.Mode().IsRegular() {
-			return nil
-		}
-		in, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.Create(target)
-		if err != nil {
-			return err
-		}
-		defer out.Close()
-		_, err = io.Copy(out, in)
+	}
+	return found, nil
+}
+
+func appendFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
 		return err
-	})
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	_, err = io.Copy(out, in)
+	return err
 }
