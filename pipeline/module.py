@@ -48,6 +48,8 @@ StageOverlays = Annotated[list[str], Doc("the stage's overlay(s), merged over th
 FailFast = Annotated[bool, Doc("cancel running lanes and skip the rest at the first failure")]
 KeepGoing = Annotated[bool, Doc("run integration and E2E even when a contract lane fails")]
 Jobs = Annotated[int, Doc("lanes running at once (0: no limit); contract lanes always run apart")]
+Fresh = Annotated[bool, Doc("contract lanes measure again instead of reusing the results kept "
+                            "for unchanged images")]
 CaBundle = Annotated[dagger.File | None, Doc("CA bundle (PEM) every tooling and runner container "
                                              "trusts: pip, uv, npm, Node, curl")]
 
@@ -181,23 +183,23 @@ class Pipeline:
     @check  # `dagger check` runs it too
     async def validate(self, source: SourceOverride = None, fail_fast: FailFast = False,
                        jobs: Jobs = 0, keep_going: KeepGoing = False,
-                       ca_bundle: CaBundle = None) -> str:
+                       ca_bundle: CaBundle = None, fresh: Fresh = False) -> str:
         """Run every lane; fails when any gate fails."""
         return await _run(self._source(source), self._options(
-            fail_fast=fail_fast, jobs=_jobs(jobs), keep_going=keep_going), ca_bundle)
+            fail_fast=fail_fast, jobs=_jobs(jobs), keep_going=keep_going, fresh=fresh), ca_bundle)
 
     # Once per session: the directory it returns lives in this call's workdir, which a
     # cached result from an earlier session would point at after that call is gone.
     @function(cache="session")
     async def reports(self, source: SourceOverride = None, fail_fast: FailFast = False,
                       jobs: Jobs = 0, keep_going: KeepGoing = False,
-                      ca_bundle: CaBundle = None) -> dagger.Directory:
+                      ca_bundle: CaBundle = None, fresh: Fresh = False) -> dagger.Directory:
         """Run every lane and return the reports directory (JUnit, SARIF, JSON, Markdown),
         whether the gates passed or not."""
         # The module's working directory is what current_module().workdir() can return.
         out = Path(tempfile.mkdtemp(prefix="reports-", dir=os.getcwd()))
         await validate(self._source(source), self._options(
-            fail_fast=fail_fast, jobs=_jobs(jobs), keep_going=keep_going),
+            fail_fast=fail_fast, jobs=_jobs(jobs), keep_going=keep_going, fresh=fresh),
             reports=out / "reports", ca_bundle=await _ca_bundle(ca_bundle))
         return dag.current_module().workdir(str((out / "reports").relative_to(os.getcwd())))
 

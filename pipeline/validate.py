@@ -9,6 +9,7 @@ the same arguments.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import secrets
 import shutil
 import tempfile
@@ -23,7 +24,10 @@ from pipeline.errors import ContractError
 from pipeline.lanes.context import RunContext
 from pipeline.lanes.graph import validation_graph
 from pipeline.lanes.publish import PublishOptions
+from pipeline.lanes.result_store import VolumeStore
+from pipeline.lanes.reuse import local_store
 from pipeline.lanes.secretrefs import load_secret_refs
+from pipeline.lanes.servicewrap import helper_binary
 from pipeline.lanes.source import Source
 from pipeline.report.run import RunReportPaths, write_run_reports
 
@@ -42,6 +46,7 @@ class ValidateOptions:
     publish: PublishOptions | None = None
     keep_going: bool = False                    # test lanes run even when a contract gate fails
     jobs: int | None = None                     # lanes running at once (None: no limit)
+    fresh: bool = False                         # contract lanes measure again, reusing nothing
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,12 @@ async def validate(
         secret_refs, secret_plaintexts = await load_secret_refs(contract, tree)
         ctx = RunContext(source=tree, contract=contract, scratch=scratch,
                          run_id=run_id or new_run_id(), secret_refs=secret_refs,
-                         secret_plaintexts=secret_plaintexts, ca_bundle=ca_bundle)
+                         secret_plaintexts=secret_plaintexts, ca_bundle=ca_bundle,
+                         fresh=options.fresh)
+        # Client mode keeps reusable results on this machine; a module's disk is new on
+        # every call, so module mode keeps them in the engine.
+        ctx.results = (local_store() if local_root is not None
+                       else VolumeStore(functools.partial(helper_binary, ctx)))
         graph = select(validation_graph(ctx, publish=publish, keep_going=options.keep_going),
                        options)
         ctx.gating = not any(lane.after for lane in graph)

@@ -114,7 +114,8 @@ def _options(args: argparse.Namespace, publish=None):
     return ValidateOptions(contract=args.contract, overlays=tuple(args.overlay),
                            lanes=tuple(args.lane), kinds=tuple(args.kinds), fail_fast=getattr(args, "fail_fast", False),
                            publish=publish, jobs=getattr(args, "jobs", None),
-                           keep_going=getattr(args, "keep_going", False))
+                           keep_going=getattr(args, "keep_going", False),
+                           fresh=getattr(args, "fresh", False))
 
 
 def _source_dir(args: argparse.Namespace) -> Path:

@@ -15,6 +15,7 @@ from dagger import dag
 from pipeline.contract import Contract
 from pipeline.contract.secrets import parse_ref
 from pipeline.errors import LaneError
+from pipeline.lanes.result_store import ResultStore
 from pipeline.lanes.source import Source
 
 # A reusable change to a container, applied with `container.with_(step)` (Dagger's idiom).
@@ -51,6 +52,10 @@ class RunContext:
     secret_plaintexts: tuple[str, ...] = field(default=(), repr=False)
     gating: bool = True     # False: test lanes ran whatever the contract said (--keep-going)
     ca_bundle: dagger.File | None = None  # PEM bundle every tooling container trusts (--ca-bundle)
+    # Where contract results are kept for reuse (pipeline.lanes.result_store); None: this
+    # machine's store. `fresh`: measure again whatever is kept (--fresh).
+    results: ResultStore | None = None
+    fresh: bool = False
 
     def work_dir(self, *parts: str) -> Path:
         """A local directory under the run's scratch, made on first use."""

@@ -201,7 +201,7 @@ def contract_lane(ctx: RunContext, spec: Service) -> LaneRun:
             prober.healthy_start_and_shutdown,
             prober.dependency_down,
             partial(fail_fast, prober),
-        ))
+        ), fresh=True if ctx.fresh else None, store=ctx.results)
         # Waivers apply after any reuse: changing them never needs the image measured again.
         findings, waivers = apply_waivers(sort_findings(result.findings), spec.waive,
                                           subject=service)

@@ -15,8 +15,9 @@ static and runtime, are kept under a key made of:
 All equal: the stored findings are returned and the lane says so. `--fresh` (or
 PIPELINE_FRESH=1) measures again and stores the new result. Only passing results
 are kept: a failing lane is measured again on every run until it passes. Results live in
-$PIPELINE_RESULTS_CACHE, default ~/.cache/pipeline/contract-results, one JSON file
-per key, written atomically; an unreadable one is a miss, never an error.
+a store (pipeline.lanes.result_store): in client mode $PIPELINE_RESULTS_CACHE, default
+~/.cache/pipeline/contract-results, one JSON file per key; in module mode the engine's
+cache volume. An unreadable one is a miss, never an error.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -37,6 +37,7 @@ from dagger import dag
 
 from pipeline.contract.models import Contract
 from pipeline.findings import Evidence, Finding, Severity, Verdict
+from pipeline.lanes.result_store import LocalStore, ResultStore
 
 FRESH_ENV = "PIPELINE_FRESH"
 STORE_ENV = "PIPELINE_RESULTS_CACHE"
@@ -49,6 +50,11 @@ def store_dir() -> Path:
         return Path(configured)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "pipeline" / "contract-results"
+
+
+def local_store() -> LocalStore:
+    """Client mode's store: store_dir() on this machine."""
+    return LocalStore(store_dir())
 
 
 def fresh_requested() -> bool:
@@ -141,33 +147,25 @@ def _finding(doc: Mapping[str, Any]) -> Finding:
         inherited_from=doc.get("inherited_from"))
 
 
-def load(key: str) -> Stored | None:
+async def load(store: ResultStore, key: str) -> Stored | None:
+    text = await store.read(key)
+    if text is None:
+        return None
     try:
-        doc = json.loads((store_dir() / f"{key}.json").read_text())
+        doc = json.loads(text)
         if doc.get("format") != _FORMAT or doc.get("key") != key:
             return None
         return Stored([_finding(f) for f in doc["findings"]], str(doc["image"]),
                       float(doc["measured"]))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def save(key: str, image: str, findings: Iterable[Finding]) -> None:
-    """Store atomically (runs may finish together); a store that cannot be written is skipped."""
+async def save(store: ResultStore, key: str, image: str, findings: Iterable[Finding]) -> None:
+    """Store (a store that cannot be written is skipped)."""
     doc = {"format": _FORMAT, "key": key, "image": image, "measured": time.time(),
            "findings": [f.as_dict() for f in findings]}
-    directory = store_dir()
-    written = ""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=directory, delete=False,
-                                         suffix=".tmp") as out:
-            written = out.name
-            json.dump(doc, out)
-        os.replace(written, directory / f"{key}.json")
-    except OSError:
-        if written:
-            Path(written).unlink(missing_ok=True)
+    await store.write(key, json.dumps(doc))
 
 
 @dataclass(frozen=True)
@@ -186,7 +184,7 @@ class Result:
 
 async def findings_for(contract: Contract, images: Mapping[str, dagger.Container],
                        service: str, measure: Callable[[], Awaitable[list[Finding]]], *,
-                       fresh: bool | None = None) -> Result:
+                       fresh: bool | None = None, store: ResultStore | None = None) -> Result:
     """The lane's findings: stored ones when every input is unchanged, else `measure()`d."""
     try:
         digests = await image_digests(contract, images, service)
@@ -197,13 +195,14 @@ async def findings_for(contract: Contract, images: Mapping[str, dagger.Container
     key = hashlib.sha256(json.dumps({
         "digests": digests, "fields": contract_fields(contract, service),
         "code": code_fingerprint()}, sort_keys=True).encode()).hexdigest()
+    store = store or local_store()
     if not (fresh_requested() if fresh is None else fresh):
-        stored = load(key)
+        stored = await load(store, key)
         if stored is not None:
             return Result(stored.findings, stored)
     findings = await measure()
     # Only a passing result is kept (as `go test` caches only passes): a failure, perhaps
     # a probe timed out on a loaded machine, is measured again on the next run.
     if Verdict.of(findings).passed:
-        save(key, digests[service], findings)
+        await save(store, key, digests[service], findings)
     return Result(findings, None)

@@ -23,6 +23,13 @@
 // (by this container's clock, the clock the starts were named by) into DST; exit
 // 3 if there is none (a reader container has no other tool).
 //
+//	servicewrap get FILE        (FILE to stdout; exit 3 if there is none)
+//	servicewrap put SRC DST     (SRC copied to DST atomically: a reader sees all or nothing)
+//
+// read and write one file of a cache volume for a store the engine keeps
+// (pipeline.lanes.reuse: contract results in module mode, whose own disk is fresh on
+// every call).
+//
 // Only the standard library, and nothing newer than Go 1.19 (Debian bookworm's Go).
 package main
 
@@ -83,6 +90,30 @@ func main() {
 		if found == 0 {
 			fmt.Fprintf(os.Stderr, "servicewrap: no start in %s in the last %s s\n", os.Args[2], os.Args[4])
 			os.Exit(3)
+		}
+	case "get":
+		if len(os.Args) != 3 {
+			fail("usage: servicewrap get FILE")
+		}
+		in, err := os.Open(os.Args[2])
+		if os.IsNotExist(err) {
+			os.Exit(3)
+		}
+		if err != nil {
+			fail("%v", err)
+		}
+		if info, err := in.Stat(); err != nil || !info.Mode().IsRegular() || info.Size() > maxKept {
+			fail("%s: not a regular file of at most %d bytes", os.Args[2], maxKept)
+		}
+		if _, err := io.Copy(os.Stdout, in); err != nil {
+			fail("%v", err)
+		}
+	case "put":
+		if len(os.Args) != 4 {
+			fail("usage: servicewrap put SRC DST")
+		}
+		if err := putFile(os.Args[2], os.Args[3]); err != nil {
+			fail("%v", err)
 		}
 	default:
 		fail("unknown mode %q", os.Args[1])
@@ -325,6 +356,18 @@ func copyStarts(dir, dst string, since int64) (int, error) {
 		}
 	}
 	return found, nil
+}
+
+func putFile(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp := fmt.Sprintf("%s.%s.tmp", dst, startName(time.Now()))
+	if err := appendFile(src, tmp); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, dst)
 }
 
 func appendFile(src, dst string) error {

@@ -123,3 +123,40 @@ async def test_damaged_store_is_a_miss(dag, tmp_path: Path, store: Path) -> None
         kept.write_text("{not json")
     assert (await reuse.findings_for(spec, images, "app", measure)).reused is None
     assert len(count) == 2
+
+
+async def test_module_mode_keeps_results_in_the_engine(dag, tmp_path: Path, store: Path) -> None:
+    """A module's disk is new on every call: the volume store carries results from one call
+    to the next (a store object of its own, as a new call makes), and never this machine's."""
+    import uuid
+
+    from pipeline.lanes.context import RunContext
+    from pipeline.lanes.result_store import VolumeStore
+    from pipeline.lanes.servicewrap import helper_binary
+    from pipeline.lanes.source import Source
+
+    count, measure = measuring(Finding("fs.setuid", "setuid file /usr/bin/x", subject="app"))
+    spec = contract(tmp_path)
+    ctx = RunContext(source=Source.resolve(dag.directory(), local_root=tmp_path, scratch=tmp_path),
+                     contract=spec, run_id="t")
+    volume = f"pipeline-contract-results-test-{uuid.uuid4().hex}"
+    images = {"app": dag.container().from_(local_image("debian:bookworm"))
+              .with_new_file("/etc/app.conf", uuid.uuid4().hex)}
+
+    def a_call() -> VolumeStore:
+        return VolumeStore(lambda: helper_binary(ctx), volume=volume)
+
+    assert (await reuse.findings_for(spec, images, "app", measure, store=a_call())).reused is None
+    again = await reuse.findings_for(spec, images, "app", measure, store=a_call())
+    assert again.reused is not None and len(count) == 1
+    assert again.findings[0].message == "setuid file /usr/bin/x"
+    assert not store.exists()                       # nothing written on this machine
+    # --fresh measures again; another volume (a fresh engine) is a miss.
+    await reuse.findings_for(spec, images, "app", measure, store=a_call(), fresh=True)
+    other = VolumeStore(lambda: helper_binary(ctx), volume=volume + "-other")
+    assert (await reuse.findings_for(spec, images, "app", measure, store=other)).reused is None
+    assert len(count) == 3
+    # An absent key is a miss, a key that is not one is refused before any container.
+    assert await a_call().read("0" * 64) is None
+    with pytest.raises(ValueError):
+        await a_call().read("../../etc/passwd")

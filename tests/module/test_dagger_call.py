@@ -120,6 +120,25 @@ def test_validate_sample_passes_like_client_mode(checkout, env, tmp_path):
     assert table_statuses(module.stdout) == statuses(client)
 
 
+def contract_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if re.match(r"contract:\S+\s+passed", line)]
+
+
+def test_module_calls_reuse_contract_results_kept_in_the_engine(checkout, env):
+    """Each call gets a new module container; the results kept in the engine's volume carry
+    over. Other --jobs values: calls Dagger's function cache cannot answer."""
+    first = call(readme_line("validate") + " --jobs=7", checkout, env)
+    assert first.returncode == 0, first.why()
+    second = call(readme_line("validate") + " --jobs=6", checkout, env)
+    assert second.returncode == 0, second.why()
+    lines = contract_lines(second.stdout)
+    assert len(lines) == 2 and all("reused: image sha256:" in line for line in lines), second.why()
+    fresh = call(readme_line("validate") + " --jobs=6 --fresh", checkout, env)
+    assert fresh.returncode == 0, fresh.why()
+    lines = contract_lines(fresh.stdout)
+    assert len(lines) == 2 and not any("reused" in line for line in lines), fresh.why()
+
+
 def test_validate_broken_twin_fails_naming_violations_and_skips(checkout, env, tmp_path):
     module = call(on_source(readme_line("validate"), "examples/taskflow-broken"), checkout, env)
     assert module.returncode != 0, module.why()

@@ -247,6 +247,8 @@ def test_alpine_apk_from_the_base_is_inherited(tmp_path: Path) -> None:
 
 def test_reused_results_keep_the_inherited_label(tmp_path: Path, monkeypatch) -> None:
     """Contract results reused by digest (pipeline.lanes.reuse) round-trip the attribution."""
+    import anyio
+
     from pipeline.findings import Evidence
     from pipeline.lanes import reuse
 
@@ -254,6 +256,7 @@ def test_reused_results_keep_the_inherited_label(tmp_path: Path, monkeypatch) ->
     finding = Finding("fs.setuid", "2 setuid/setgid files (inherited from base:1)",
                       (Evidence(layer="sha256:" + "a" * 64, path="usr/bin/su"),),
                       inherited_from="base:1")
-    reuse.save("k", "sha256:" + "b" * 64, [finding])
-    stored = reuse.load("k")
+    store, key = reuse.local_store(), "c" * 64
+    anyio.run(reuse.save, store, key, "sha256:" + "b" * 64, [finding])
+    stored = anyio.run(reuse.load, store, key)
     assert stored is not None and stored.findings[0].inherited_from == "base:1"
