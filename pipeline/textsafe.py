@@ -22,11 +22,11 @@ from typing import Any
 
 # -- secrets -------------------------------------------------------------------------
 
-# A private-key block up to its END line; with no END line, everything after BEGIN.
-# Not a block already masked (its BEGIN line followed by the marker): masking is idempotent,
-# so text masked once (a report) may be masked again (copied into the run's reports).
+# A private-key block up to its END line; with no END line, everything after BEGIN. The
+# masked form has no BEGIN line left, so masking is idempotent (a report masked once is
+# masked again when copied into the run's reports) and no text can pass as masked.
 _PEM = re.compile(
-    r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----(?! \[redacted\])"
+    r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----"
     r"(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|.*)",
     re.DOTALL,
 )
@@ -47,7 +47,7 @@ def mask_secrets(text: str) -> str:
     return _BEARER.sub(rf"\g<head>{REDACTED}", text)
 
 
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?! \[redacted\])")
+_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 
 
@@ -55,7 +55,7 @@ def mask_private_keys(text: str) -> str:
     """`text` with private-key PEM blocks masked, and nothing else changed."""
     if "PRIVATE KEY" not in text:
         return text
-    return _PEM.sub(lambda m: f"-----BEGIN {m.group(1)}----- {REDACTED}", text)
+    return _PEM.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
 
 
 def mask_secret_lines(lines: Iterable[str], *, keys_only: bool = False) -> Iterator[str]:

@@ -179,3 +179,21 @@ def test_a_lanes_junit_is_merged_with_secrets_masked(tmp_path: Path) -> None:
     merged = ET.tostring(merged_junit(RunResult((lane,))).getroot(), encoding="unicode")
     assert "MIIleakQQ" not in merged and "hunter2pw" not in merged
     assert 'name="unit-test:api/u"' in merged and "[redacted]" in merged
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=_key_body, kind=st.sampled_from(["RSA PRIVATE KEY", "PRIVATE KEY"]),
+       marker=st.sampled_from([" [redacted]", " [redacted] ", "[redacted]", " " + "[redacted]" * 2]))
+def test_a_key_written_as_if_masked_is_masked(tmp_path_factory, body, kind, marker) -> None:
+    """The masked form has no BEGIN line: a key whose BEGIN line looks masked is still a key,
+    whether the text is masked whole or copied line by line."""
+    from pipeline.report.run.writer import copy_masked
+
+    body = [f"Zq{line}" for line in body]
+    text = "\n".join([f"-----BEGIN {kind}-----{marker}", *body, f"-----END {kind}-----", "ok"])
+    work = tmp_path_factory.mktemp("marker")
+    (work / "in.log").write_text(text + "\n", encoding="utf-8")
+    copy_masked(work / "in.log", work / "out.log")
+    for out in (mask_secrets(text), (work / "out.log").read_text(encoding="utf-8")):
+        assert not any(line in out for line in body), out
+        assert "ok" in out and mask_secrets(out) == out   # idempotent
