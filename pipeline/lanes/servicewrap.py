@@ -147,25 +147,34 @@ class ServiceWrapper:
         found: dict[str, Path] = {}
         if self.helper is None:
             return found
-        for instance in dict.fromkeys(instances):
-            # The starts since this run began, by the reader's own clock (the clock the
-            # starts were named by): earlier runs' starts share the volume.
-            window = time.time() - self.ctx.started_at + CLOCK_SLACK_SECONDS
-            reader = (self._mount(dag.container().with_mounted_file("/servicewrap", self.helper),
-                                  "/in", instance)
-                      # Read now, not from the cache of an earlier read.
-                      .with_env_variable("PIPELINE_READ_AT", repr(time.time()))
-                      .with_exec(["/servicewrap", "copy", f"/in/{WRITABLE}/{instance}", "/out",
-                                  f"{window:.3f}"]))
-            try:
-                await reader.directory("/out").export(str(dest / instance))
-            except dagger.QueryError:
-                # Not started in this run: a skipped lane, a failed start before the wrapper
-                # ran, or a lane whose result came from Dagger's cache (nothing started).
-                continue
-            found[instance] = dest / instance
-            for log in (dest / instance).glob("*.log"):
-                _mask(log, self._secrets())
+        instances = list(dict.fromkeys(instances))
+        if not instances:
+            return found
+        # The starts since this run began, by the reader's own clock (the clock the starts
+        # were named by): earlier runs' starts share the volumes. One reader for them all.
+        window = time.time() - self.ctx.started_at + CLOCK_SLACK_SECONDS
+        reader = (dag.container().with_mounted_file("/servicewrap", self.helper)
+                  .with_directory("/out", dag.directory()))
+        args = ["/servicewrap", "copy", f"{window:.3f}"]
+        for index, instance in enumerate(instances):
+            reader = self._mount(reader, f"/in/{index}", instance)
+            args += [f"/in/{index}/{WRITABLE}/{instance}", f"/out/{instance}"]
+        # Read now, not from the cache of an earlier read.
+        reader = (reader.with_env_variable("PIPELINE_READ_AT", repr(time.time()))
+                  .with_exec(args).directory("/out"))
+        try:
+            # None started in this run: skipped lanes, failed starts before the wrapper ran,
+            # or lanes whose results came from Dagger's cache (nothing started).
+            if not await reader.entries():
+                return found
+            await reader.export(str(dest))
+        except dagger.QueryError:
+            return found
+        for instance in instances:
+            if (dest / instance).is_dir():
+                found[instance] = dest / instance
+                for log in (dest / instance).glob("*.log"):
+                    _mask(log, self._secrets())
         return found
 
     def _secrets(self) -> list[str]:

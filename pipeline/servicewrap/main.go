@@ -17,11 +17,11 @@
 // come from the cache), and a start is told apart by when it happened. Only the
 // newest starts are kept (keptStarts).
 //
-//	servicewrap copy DIR DST SECONDS
+//	servicewrap copy SECONDS DIR DST [DIR DST ...]
 //
-// appends, oldest first, the files of every start of DIR in the last SECONDS
-// (by this container's clock, the clock the starts were named by) into DST; exit
-// 3 if there is none (a reader container has no other tool).
+// appends, oldest first, the files of every start of each DIR in the last SECONDS
+// (by this container's clock, the clock the starts were named by) into its DST,
+// made only when there is one (a reader container has no other tool).
 //
 //	servicewrap get FILE        (FILE to stdout; exit 3 if there is none)
 //	servicewrap put SRC DST     (SRC copied to DST atomically: a reader sees all or nothing)
@@ -64,7 +64,7 @@ func fail(format string, args ...interface{}) {
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: servicewrap run DIR -- CMD... | tee DIR | copy DIR DST SECONDS")
+		fail("usage: servicewrap run DIR -- CMD... | tee DIR | copy SECONDS DIR DST... | get FILE | put SRC DST")
 	}
 	switch os.Args[1] {
 	case "run":
@@ -75,21 +75,18 @@ func main() {
 	case "tee":
 		tee(os.Args[2])
 	case "copy":
-		if len(os.Args) != 5 {
-			fail("usage: servicewrap copy DIR DST SECONDS")
+		if len(os.Args) < 5 || len(os.Args)%2 != 1 {
+			fail("usage: servicewrap copy SECONDS DIR DST [DIR DST ...]")
 		}
-		seconds, err := strconv.ParseFloat(os.Args[4], 64)
+		seconds, err := strconv.ParseFloat(os.Args[2], 64)
 		if err != nil {
 			fail("SECONDS: %v", err)
 		}
 		since := time.Now().UnixNano() - int64(seconds*1e9)
-		found, err := copyStarts(os.Args[2], os.Args[3], since)
-		if err != nil {
-			fail("%v", err)
-		}
-		if found == 0 {
-			fmt.Fprintf(os.Stderr, "servicewrap: no start in %s in the last %s s\n", os.Args[2], os.Args[4])
-			os.Exit(3)
+		for i := 3; i < len(os.Args); i += 2 {
+			if _, err := copyStarts(os.Args[i], os.Args[i+1], since); err != nil {
+				fail("%v", err)
+			}
 		}
 	case "get":
 		if len(os.Args) != 3 {
@@ -333,16 +330,17 @@ func pruneStarts(dir string) {
 // copyStarts appends the regular files of every start of DIR since `since` (unix ns)
 // to DST under their own names, oldest start first; how many starts it found.
 func copyStarts(dir, dst string, since int64) (int, error) {
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return 0, err
-	}
 	names, times := starts(dir)
 	found := 0
 	for i, name := range names {
 		if times[i] < since {
 			continue
 		}
-		found++
+		if found++; found == 1 {
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				return 0, err
+			}
+		}
 		files, err := os.ReadDir(filepath.Join(dir, name))
 		if err != nil {
 			return found, err
