@@ -59,19 +59,15 @@ async def run_graph(
     fail_fast: bool = False,
     max_concurrency: int | None = None,
     on_event: EventCallback | None = None,
-    timed_slots: int | None = None,
 ) -> RunResult:
     """Run every lane of ``graph`` and return all their results, whatever happened.
-
-    ``timed_slots``: TIMED lanes that may run together (default: one a core).
 
     Raises GraphError (before running anything) if the graph is malformed.
     """
     if max_concurrency is not None and max_concurrency < 1:
         raise PipelineError(f"max_concurrency must be at least 1, not {max_concurrency}")
     order = graph.order()  # validates: unknown needs and cycles fail here, before any lane runs
-    run = _Run(graph, fail_fast=fail_fast, max_concurrency=max_concurrency, on_event=on_event,
-               timed_slots=timed_slots)
+    run = _Run(graph, fail_fast=fail_fast, max_concurrency=max_concurrency, on_event=on_event)
     started, clock = datetime.now(UTC), time.monotonic()
     await run.execute()
     return RunResult(
@@ -87,12 +83,12 @@ class _Run:
 
     def __init__(
         self, graph: Graph, *, fail_fast: bool, max_concurrency: int | None,
-        on_event: EventCallback | None, timed_slots: int | None = None,
+        on_event: EventCallback | None,
     ) -> None:
         self.graph = graph
         self.fail_fast = fail_fast
         self.limiter = anyio.CapacityLimiter(max_concurrency) if max_concurrency else None
-        self.gate = ResourceGate(timed_slots)  # TIMED lanes run apart from the rest
+        self.gate = ResourceGate()  # TIMED lanes run apart from the rest
         self.on_event = on_event
         self.results: dict[str, LaneResult] = {}
         self.unmet = {lane.name: len(lane.needs) + len(lane.after) for lane in graph}
