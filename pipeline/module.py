@@ -47,7 +47,7 @@ StageOverlays = Annotated[list[str], Doc("the stage's overlay(s), merged over th
                                          "after the module's --overlay")]
 FailFast = Annotated[bool, Doc("cancel running lanes and skip the rest at the first failure")]
 KeepGoing = Annotated[bool, Doc("run integration and E2E even when a contract lane fails")]
-Jobs = Annotated[int, Doc("lanes running at once (0: no limit); contract lanes always run apart")]
+Jobs = Annotated[int, Doc("lanes running at once (0: no limit); contract lanes always probe apart")]
 Fresh = Annotated[bool, Doc("contract lanes measure again instead of reusing the results kept "
                             "for unchanged images")]
 CaBundle = Annotated[dagger.File | None, Doc("CA bundle (PEM) every tooling and runner container "

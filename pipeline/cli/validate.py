@@ -83,8 +83,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                         help="reports directory, replaced on each run (default: reports/ beside "
                              "the contract, in --source, wherever the command runs from)")
     parser.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
-                        help="run at most N lanes at once (default: no limit; lanes that time "
-                             "startup always run apart from the others)")
+                        help="run at most N lanes at once (default: no limit; contract lanes "
+                             "always probe with no other lane running)")
     parser.add_argument("--ca-bundle", type=Path, default=None, metavar="PEM",
                         help="CA bundle every tooling and runner container trusts: pip, uv, npm, "
                              "Node, curl (default: $PIPELINE_CA_BUNDLE; for a TLS-intercepting proxy)")

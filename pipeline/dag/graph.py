@@ -8,6 +8,7 @@ the lanes at fault.
 from __future__ import annotations
 
 import collections
+import contextlib
 import graphlib
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
@@ -66,6 +67,9 @@ class LaneContext:
     upstream: Mapping[str, Mapping[str, Any]]  # needed lane -> its outputs
     results: Mapping[str, LaneResult]  # needed lane -> its full result
     log: FilteringBoundLogger
+    # `async with ctx.measuring():` what must run with no other lane running (a probe's
+    # startup timing), see pipeline.dag.resources. Outside a scheduler: no gate.
+    measuring: Callable[[], contextlib.AbstractAsyncContextManager[None]] = contextlib.nullcontext
 
 
 LaneRun = Callable[[LaneContext], Awaitable[LaneOutcome]]
@@ -85,7 +89,7 @@ class Lane:
     # Order only: the lane starts after these finish, whatever their status (a test lane
     # that runs even when a contract lane failed: validate --keep-going).
     after: tuple[str, ...] = ()
-    resources: ResourceClass = ResourceClass.SHARED  # TIMED lanes run apart (pipeline.dag.resources)
+    resources: ResourceClass = ResourceClass.SHARED  # TIMED: measures apart (pipeline.dag.resources)
 
     def __post_init__(self) -> None:
         # Accept any iterable of names (a list from a config loop) but store a tuple.
@@ -258,4 +262,5 @@ def critical_path_of(run: RunResult) -> CriticalPath:
         Lane(result.name, _never_run, needs=tuple(n for n in result.needs if n in names))
         for result in run
     )
-    return shape.critical_path({result.name: result.duration for result in run})
+    # Waiting for the machine alone is not work: unlimited parallelism would not wait.
+    return shape.critical_path({result.name: result.duration - result.waited for result in run})

@@ -38,7 +38,7 @@ def plan_text(graph: Graph) -> str:
             if lane.timeout is not None:
                 lines.append(f"    timeout: {lane.timeout:g}s")
             if lane.resources is ResourceClass.TIMED:
-                lines.append("    runs apart: it times startup, so no other lane runs beside it")
+                lines.append("    probes apart: it times startup, so no other lane runs while it probes")
     return "\n".join(lines) + "\n"
 
 

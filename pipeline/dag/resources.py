@@ -1,9 +1,12 @@
 """Resource classes: lanes that time something run apart from lanes that load the machine.
 
 A runtime probe measures startup against a budget in seconds; beside mypy and
-pytest on two cores it measures the load instead. A lane of class TIMED waits
-until no SHARED lane is running and runs alone; while one waits, no new SHARED
-lane starts (else a stream of short lanes would starve it). SHARED lanes run
+pytest on two cores it measures the load instead. A lane of class TIMED runs
+like any other until it measures: inside `LaneContext.measuring()` it holds the
+machine alone, waiting until no other lane is running (what it does before, such
+as exporting and reading its image, overlaps the rest of the run); while one waits,
+no new lane starts (else a stream of short lanes would starve it), and what it
+waited is not counted as its work (`LaneResult.waited`). SHARED lanes run
 together, up to the run's `--jobs` limit.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import time
 from collections.abc import AsyncIterator
 
 import anyio
@@ -18,44 +22,70 @@ import anyio
 
 class ResourceClass(enum.Enum):
     SHARED = "shared"   # builds, lint, tests: they share the machine
-    TIMED = "timed"     # measures time (startup, shutdown): runs with nothing else
+    TIMED = "timed"     # measures time (startup, shutdown): measures with nothing else running
 
     def __str__(self) -> str:
         return self.value
 
 
 class ResourceGate:
-    """Admits lanes by class: any number of SHARED together, or one TIMED alone."""
+    """Admits running lanes (`hold`), and gives one of them the machine alone (`alone`)."""
 
     def __init__(self) -> None:
         self._changed = anyio.Condition()
-        self._shared = 0
-        self._timed = False
-        self._timed_waiting = 0
+        self._running = 0          # lanes holding a place, not measuring
+        self._alone = False        # a lane is measuring
+        self._waiting_alone = 0    # lanes waiting to measure
 
     @contextlib.asynccontextmanager
-    async def hold(self, resource: ResourceClass) -> AsyncIterator[None]:
-        timed = resource is ResourceClass.TIMED
-        async with self._changed:
-            if timed:
-                self._timed_waiting += 1
-                try:
-                    while self._shared or self._timed:
-                        await self._changed.wait()
-                finally:
-                    self._timed_waiting -= 1
-                self._timed = True
-            else:
-                while self._timed or self._timed_waiting:
-                    await self._changed.wait()
-                self._shared += 1
+    async def hold(self) -> AsyncIterator[None]:
+        """A running lane's place, for as long as it runs."""
+        await self._take_place()
         try:
             yield
         finally:
             with anyio.CancelScope(shield=True):  # a cancelled lane still gives its place back
-                async with self._changed:
-                    if timed:
-                        self._timed = False
-                    else:
-                        self._shared -= 1
+                await self._leave_place()
+
+    @contextlib.asynccontextmanager
+    async def alone(self, waited: list[float]) -> AsyncIterator[None]:
+        """From inside `hold`: trade the lane's place for the machine alone, then take a
+        place again. The seconds it waited for either are appended to `waited`."""
+        clock = time.monotonic()
+        await self._leave_place()
+        try:
+            async with self._changed:
+                self._waiting_alone += 1
+                try:
+                    while self._running or self._alone:
+                        await self._changed.wait()
+                finally:
+                    self._waiting_alone -= 1
                     self._changed.notify_all()
+                self._alone = True
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._take_place()  # `hold` gives it up
+            raise
+        waited.append(time.monotonic() - clock)
+        try:
+            yield
+        finally:
+            with anyio.CancelScope(shield=True):
+                async with self._changed:
+                    self._alone = False
+                    self._changed.notify_all()
+                clock = time.monotonic()
+                await self._take_place()
+                waited.append(time.monotonic() - clock)
+
+    async def _take_place(self) -> None:
+        async with self._changed:
+            while self._alone or self._waiting_alone:
+                await self._changed.wait()
+            self._running += 1
+
+    async def _leave_place(self) -> None:
+        async with self._changed:
+            self._running -= 1
+            self._changed.notify_all()

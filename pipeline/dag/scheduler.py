@@ -88,7 +88,7 @@ class _Run:
         self.graph = graph
         self.fail_fast = fail_fast
         self.limiter = anyio.CapacityLimiter(max_concurrency) if max_concurrency else None
-        self.gate = ResourceGate()  # TIMED lanes run apart from the rest
+        self.gate = ResourceGate()  # what TIMED lanes measure runs with no other lane
         self.on_event = on_event
         self.results: dict[str, LaneResult] = {}
         self.unmet = {lane.name: len(lane.needs) + len(lane.after) for lane in graph}
@@ -133,15 +133,16 @@ class _Run:
         outcome: Any = None
         error: BaseException | None = None
         timed_out = False
+        waited: list[float] = []
         with scope:
             async with (self.limiter if self.limiter else contextlib.nullcontext(),
-                        self.gate.hold(lane.resources)):
+                        self.gate.hold()):
                 # Fail-fast may have tripped while this lane waited for a slot.
                 if not scope.cancel_called:
                     started, clock = datetime.now(UTC), time.monotonic()
                     self._emit(LaneEvent("started", name, LaneStatus.RUNNING))
                     log.info("lane started", lane=name, kind=lane.kind)
-                    context = self._context(name)
+                    context = self._context(name, waited)
                     # A cancel scope costs tens of microseconds: only lanes with a timeout get one.
                     timer = anyio.move_on_after(lane.timeout) if lane.timeout is not None else None
                     with timer or contextlib.nullcontext():
@@ -157,6 +158,7 @@ class _Run:
         ran = LaneResult(
             name=name, status=LaneStatus.ERRORED, kind=lane.kind, needs=lane.needs,
             started=started, finished=datetime.now(UTC), duration=time.monotonic() - clock,
+            waited=sum(waited),
         )
         if name in self.cancelled:
             tripped = self._tripped_result(name, LaneStatus.CANCELLED)
@@ -185,13 +187,14 @@ class _Run:
             )
         self._finish(result)
 
-    def _context(self, name: str) -> LaneContext:
+    def _context(self, name: str, waited: list[float]) -> LaneContext:
         reach = partial(self.graph.needed, name)
         return LaneContext(
             lane=name,
             upstream=NeedsView(name, reach, lambda need: self.results[need].outputs),
             results=NeedsView(name, reach, self.results.__getitem__),
             log=log.bind(lane=name),
+            measuring=partial(self.gate.alone, waited),
         )
 
     def _tripped_result(self, name: str, status: LaneStatus) -> LaneResult:

@@ -100,6 +100,7 @@ class LaneResult:
     started: datetime | None = None  # wall clock, UTC; None if the lane never started
     finished: datetime | None = None
     duration: float = 0.0  # seconds, from a monotonic clock
+    waited: float = 0.0    # of the duration, seconds waiting to measure alone (pipeline.dag.resources)
     outputs: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     findings: Mapping[str, int] | None = None
     tests: CaseCounts | None = None

@@ -194,14 +194,19 @@ def contract_lane(ctx: RunContext, spec: Service) -> LaneRun:
         wrapper = await wrapper_for(ctx, images, topology_names(ctx, [service]))
         topology = Topology(ctx, images, wrapper)
         prober = Prober(ctx, topology, spec, log=out / "output.log")
+
+        async def measure() -> list[Finding]:
+            # The static rules time nothing: they run beside the rest of the run. The probes
+            # time startup and shutdown, so they run with no other lane running.
+            static = await _static(ctx, image, spec)
+            async with lane.measuring():
+                probes = await _gather(prober.healthy_start_and_shutdown, prober.dependency_down,
+                                       partial(fail_fast, prober))
+            return [*static, *probes]
+
         # Kept by digest (pipeline.lanes.reuse): an unchanged image is not measured again.
-        result = await reuse.findings_for(ctx.contract, images, service, partial(
-            _gather,
-            partial(_static, ctx, image, spec),
-            prober.healthy_start_and_shutdown,
-            prober.dependency_down,
-            partial(fail_fast, prober),
-        ), fresh=True if ctx.fresh else None, store=ctx.results)
+        result = await reuse.findings_for(ctx.contract, images, service, measure,
+                                          fresh=True if ctx.fresh else None, store=ctx.results)
         # Waivers apply after any reuse: changing them never needs the image measured again.
         findings, waivers = apply_waivers(sort_findings(result.findings), spec.waive,
                                           subject=service)

@@ -8,6 +8,7 @@ log that explains it where the pointer says.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -161,8 +162,14 @@ def test_a_probe_under_a_busy_jobs_run_is_not_timed_against_the_load(engine_env,
     assert result.returncode == 0, result.stdout + result.stderr
     by_name = lanes(reports)
     assert by_name["contract:api"]["status"] == "passed"
-    # The TIMED contract lane ran after the loaded lane, never beside it.
-    assert by_name["contract:api"]["started"] >= by_name["lint:api"]["finished"]
+    # The probes ran after the loaded lane, never beside it: the probed instance's first
+    # start (its output's stamp) came after lint finished.
+    from datetime import datetime
+
+    kept = reports / "lanes" / "contract-api" / "services" / "api.probe" / "stdout.log"
+    second, fraction = re.search(r"^--- started (\S+?)(?:\.(\d+))?Z$", kept.read_text(), re.M).groups()
+    first = datetime.fromisoformat(f"{second}.{(fraction or '0')[:6]:0<6}+00:00")
+    assert first >= datetime.fromisoformat(by_name["lint:api"]["finished"])
 
 
 def test_init_on_the_sample_app_gives_a_contract_validate_runs_to_a_verdict(engine_env, tmp_path):

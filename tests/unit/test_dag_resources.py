@@ -1,4 +1,5 @@
-"""Resource classes: a TIMED lane (runtime probes) never runs beside another lane.
+"""Resource classes: what a TIMED lane (runtime probes) measures never runs beside another
+lane, and the time it waits for that is not counted as its work.
 
 Overlap is observed by counting running lanes at each lane's start and end, and
 every run is bounded by fail_after; no wall-clock thresholds.
@@ -16,21 +17,31 @@ BOUND = 10
 
 
 class Tracker:
+    """Lanes that record who else is mid-step at each of their steps. A TIMED lane takes a
+    step before and after measuring, and measures inside `ctx.measuring()`."""
+
     def __init__(self) -> None:
-        self.running: dict[str, ResourceClass] = {}
+        self.running: dict[str, str] = {}          # lane -> "shared" or "alone"
         self.overlaps: list[tuple[str, tuple[str, ...]]] = []
+
+    async def _steps(self, name: str, mode: str, steps: int) -> None:
+        self.running[name] = mode
+        for _ in range(steps):
+            others = tuple(n for n in self.running if n != name)
+            if others and (mode == "alone" or "alone" in (self.running[n] for n in others)):
+                self.overlaps.append((name, others))
+            await anyio.sleep(0)
+        del self.running[name]
 
     def lane(self, name: str, resources: ResourceClass, *, steps: int = 3):
         async def lane_run(ctx):
-            self.running[name] = resources
-            for _ in range(steps):
-                others = tuple(n for n in self.running if n != name)
-                timed = resources is ResourceClass.TIMED or any(
-                    self.running[n] is ResourceClass.TIMED for n in others)
-                if timed and others:
-                    self.overlaps.append((name, others))
-                await anyio.sleep(0)
-            del self.running[name]
+            if resources is ResourceClass.TIMED:
+                await self._steps(name, "shared", 1)
+                async with ctx.measuring():
+                    await self._steps(name, "alone", steps)
+                await self._steps(name, "shared", 1)
+            else:
+                await self._steps(name, "shared", steps)
             return LaneOutcome.success()
         return lane_run
 
@@ -63,46 +74,58 @@ async def test_a_timed_lane_runs_alone_and_shared_lanes_still_overlap():
     assert peak >= 2  # lint, unit and build ran together
 
 
-async def test_a_waiting_timed_lane_is_not_starved_by_later_shared_lanes():
-    order: list[str] = []
+async def test_a_lane_waiting_to_measure_is_not_starved_by_later_lanes():
+    from anyio import wait_all_tasks_blocked
+
+    from pipeline.dag.resources import ResourceGate
+
+    gate, order, waited = ResourceGate(), [], []
     release = anyio.Event()
 
-    async def first(ctx):
-        order.append("first")
-        await release.wait()
-        return LaneOutcome.success()
+    async def first():
+        async with gate.hold():
+            await release.wait()
+            order.append("first")
 
-    def note(name):
-        async def lane_run(ctx):
-            order.append(name)
-            if name == "probe":
-                release.set()
-            return LaneOutcome.success()
-        return lane_run
+    async def probe():
+        async with gate.hold(), gate.alone(waited):
+            order.append("probe")
 
-    async def opener(ctx):  # starts the probe while `first` still runs
-        return LaneOutcome.success()
-
-    graph = Graph([
-        Lane("first", first),
-        Lane("opener", opener),
-        Lane("probe", note("probe"), needs=("opener",), resources=ResourceClass.TIMED),
-        Lane("late", note("late"), needs=("opener",)),
-    ])
-
-    async def unblock():
-        # `first` only ends once the probe has run, unless the gate let `late` in first;
-        # then this releases it so the test fails on the order, not by hanging.
-        await anyio.sleep(1)
-        release.set()
+    async def late():
+        async with gate.hold():
+            order.append("late")
 
     with anyio.fail_after(BOUND):
         async with anyio.create_task_group() as group:
-            group.start_soon(unblock)
-            await run_graph(graph)
-            group.cancel_scope.cancel()
-    # The probe cannot run beside `first`; `late` may not jump the queue while it waits.
-    assert order.index("probe") < order.index("late")
+            group.start_soon(first)
+            await wait_all_tasks_blocked()
+            group.start_soon(probe)       # waits to measure: `first` still runs
+            await wait_all_tasks_blocked()
+            group.start_soon(late)        # may not start while the probe waits
+            await wait_all_tasks_blocked()
+            assert order == []
+            release.set()
+    assert order == ["first", "probe", "late"]
+    assert len(waited) == 2 and waited[0] > 0   # before measuring, and after (a place back)
+
+
+async def test_time_waiting_to_measure_is_not_on_the_critical_path():
+    from pipeline.dag import critical_path_of
+
+    async def slow(ctx):
+        await anyio.sleep(0.3)
+        return LaneOutcome.success()
+
+    async def probe(ctx):
+        async with ctx.measuring():
+            return LaneOutcome.success()
+
+    graph = Graph([Lane("slow", slow), Lane("probe", probe, resources=ResourceClass.TIMED)])
+    with anyio.fail_after(BOUND):
+        result = await run_graph(graph)
+    by_name = {r.name: r for r in result}
+    assert by_name["probe"].waited > 0 and by_name["probe"].waited <= by_name["probe"].duration
+    assert critical_path_of(result).lanes == ("slow",)
 
 
 async def test_fail_fast_while_waiting_gives_the_place_back():
@@ -113,11 +136,17 @@ async def test_fail_fast_while_waiting_gives_the_place_back():
         await anyio.sleep(5)
         return LaneOutcome.success()
 
+    async def probe(ctx):
+        async with ctx.measuring():  # waits for `slow`, until fail-fast cancels it
+            return LaneOutcome.success()
+
     graph = Graph([Lane("slow", slow), Lane("boom", boom),
-                   Lane("probe", boom, resources=ResourceClass.TIMED)])
+                   Lane("probe", probe, resources=ResourceClass.TIMED)])
     with anyio.fail_after(BOUND):
         result = await run_graph(graph, fail_fast=True)
-    assert {r.name: r.status for r in result}["slow"] is LaneStatus.CANCELLED
+    statuses = {r.name: r.status for r in result}
+    assert statuses["slow"] is LaneStatus.CANCELLED
+    assert statuses["probe"] in (LaneStatus.CANCELLED, LaneStatus.PASSED)
 
 
 @settings(max_examples=25, deadline=None)
