@@ -56,6 +56,7 @@ class LaneSummary(_Model):
     started: datetime | None
     finished: datetime | None
     duration_seconds: float
+    waited_seconds: float = 0.0  # of the duration, waiting to probe alone (not on the critical path)
     outputs: dict[str, Scalar]
     findings: dict[str, int] | None
     tests: Tests | None
@@ -125,6 +126,7 @@ def lane_summary(
         started=result.started,
         finished=result.finished,
         duration_seconds=round(result.duration, 6),
+        waited_seconds=round(result.waited, 6),
         outputs=public_outputs(result.outputs),
         findings=dict(result.findings) if result.findings is not None else None,
         tests=Tests(total=tests.total, failures=tests.failures, errors=tests.errors,
