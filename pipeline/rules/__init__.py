@@ -92,7 +92,11 @@ def check_image(tarball: Path, contract: Contract, service: str, *,
     """
     spec = _service(contract, service)
     scan = ContentScan()
-    image = read_tarball(Path(tarball), on_file=scan.feed)
+    try:
+        image = read_tarball(Path(tarball), on_file=scan.feed)
+    except BaseException:
+        scan.close()             # its worker thread, if it started, need not finish
+        raise
     return run_rules(image, spec, service, context_dir=context_dir, content=scan, base=base)
 
 
