@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -42,6 +41,8 @@ def _database(hyperscan: Any) -> Any:
     database.compile(expressions=expressions, ids=list(range(len(expressions))),
                      elements=len(expressions),
                      flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(expressions))
+    import tempfile  # only when the cache is written: once per user
+
     written = ""
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
