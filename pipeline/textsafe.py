@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from functools import cache
 from typing import Any
 
 # -- secrets -------------------------------------------------------------------------
@@ -83,8 +84,11 @@ def mask_secret_lines(lines: Iterable[str], *, keys_only: bool = False) -> Itera
 
 # -- machine formats (JSON, SARIF, XML) ----------------------------------------------
 
-# Lone surrogates (surrogateescape'd bytes) and what XML 1.0 §2.2 forbids.
-_NOT_PORTABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+@cache
+def _not_portable() -> re.Pattern[str]:
+    # Lone surrogates (surrogateescape'd bytes) and what XML 1.0 §2.2 forbids. Compiled
+    # on first use: ~10 ms, and a text report (check-image's default) never needs it.
+    return re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _escape_char(match: re.Match[str]) -> str:
@@ -96,7 +100,7 @@ def _escape_char(match: re.Match[str]) -> str:
 
 def portable(text: str) -> str:
     """`text` masked and valid in any JSON or XML document (every code point allowed)."""
-    return _NOT_PORTABLE.sub(_escape_char, mask_secrets(text))
+    return _not_portable().sub(_escape_char, mask_secrets(text))
 
 
 def portable_tree(value: Any) -> Any:

@@ -57,15 +57,16 @@ def run(args: argparse.Namespace) -> int:
 
     # The image's layer digests start hashing on another core while the contract loads.
     prefetch_digests(args.image)
-    # Here, not at the top: `--help` and argument errors need none of these.
-    from pipeline.contract import load_contract
+    # Here, not at the top: `--help` and argument errors need none of these. The contract
+    # is read without pydantic unless it holds an error (pipeline.contract.plain).
+    from pipeline.contract.plain import load
     from pipeline.errors import ContractError
     from pipeline.findings import Verdict
     from pipeline.report import findings as reports
     from pipeline.rules import check_image, static_rule_ids
     from pipeline.waivers import apply_waivers
 
-    contract = load_contract(args.contract, args.overlay)
+    contract = load(args.contract, args.overlay)
     if args.service not in contract.services:
         known = ", ".join(contract.services)
         raise ContractError(f"unknown service {args.service!r} (known: {known})",

@@ -10,8 +10,11 @@ managers not needed at run time, test frameworks, linters, VCS/CI tools.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _BIN = ("bin", "usr/bin", "usr/local/bin", "sbin", "usr/sbin")
 
@@ -62,3 +65,22 @@ DEFAULT_TOOL_CLASSES: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxy
                      "docker.io", "buildah", "podman", "kubectl", "dagger-io"),
     },
 })
+
+
+def effective_classes(forbidden: Any, make: Callable[..., T]) -> dict[str, T]:
+    """A `[forbidden]` table's effective classes: defaults minus `relax`, plus `extend`;
+    each made by `make(paths=..., packages=...)` (the models' or the plain reading's)."""
+    merged: dict[str, T] = {}
+    paths: dict[str, list[str]] = {}
+    packages: dict[str, list[str]] = {}
+    for name, spec in DEFAULT_TOOL_CLASSES.items():
+        if name not in forbidden.relax:
+            paths[name], packages[name] = list(spec["paths"]), list(spec["packages"])
+    for name, extra in forbidden.extend.items():
+        if name in forbidden.relax:
+            continue
+        paths[name] = paths.get(name, []) + extra.paths
+        packages[name] = packages.get(name, []) + extra.packages
+    for name in paths:
+        merged[name] = make(paths=paths[name], packages=packages[name])
+    return merged

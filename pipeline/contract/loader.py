@@ -1,20 +1,14 @@
 """Load `pipeline.toml` (and overlays) into a `Contract`, with one-line, line-aware errors.
 
-Overlays are deep-merged over the base in order: tables merge, scalars and
-arrays replace. Each leaf remembers the file it came from, so an error names
-the file (and, where it can be found, the line) that supplied the faulty value.
-tomllib gives no positions for keys, so `locate()` finds the line of a field by
-scanning table headers and `key =` lines: good for the contracts people write,
-and it falls back to the file alone rather than guessing.
+The text is read, parsed and merged by pipeline.contract.source (which also
+locates errors: file, line and field); this validates it with the pydantic
+models. `pipeline.contract.plain` reads the same text without pydantic, for
+check-image, and hands every contract it does not vouch for to this loader.
 """
 
 from __future__ import annotations
 
-import re
-import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +16,10 @@ from pydantic import ValidationError
 
 from pipeline.contract import limits
 from pipeline.contract.models import Contract
+from pipeline.contract.source import field_name, locate, read_merged
 from pipeline.errors import ContractError
 
-Loc = tuple[str | int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Source:
-    path: Path
-    text: str
+__all__ = ["field_name", "load_contract", "locate"]
 
 
 def load_contract(path: Path, overlays: Sequence[Path] = ()) -> Contract:
@@ -49,77 +38,20 @@ def load_contract(path: Path, overlays: Sequence[Path] = ()) -> Contract:
 
 
 def _load(path: Path, overlays: list[Path]) -> Contract:
-    sources = [_read(p) for p in (path, *overlays)]
-    merged: dict[str, Any] = {}
-    origins: dict[Loc, int] = {}
-    for index, source in enumerate(sources):
-        _merge(merged, _parse(source), (), index, origins)
+    merged = read_merged(path, overlays)
     try:
-        contract = Contract.model_validate(merged)
+        contract = Contract.model_validate(merged.document)
     except ValidationError as exc:
         error = exc.errors(include_url=False, include_input=False)[0]
-        raise _error(sources, origins, tuple(error["loc"]), _message(error)) from None
+        raise merged.error(tuple(error["loc"]), _message(error)) from None
     for loc, message in contract.references():
-        raise _error(sources, origins, loc, message)
+        raise merged.error(loc, message)
     contract._root = path.resolve().parent
     contract._source = path
-    contract._locate = partial(_error, sources, origins)
+    contract._locate = merged.locator()
     for loc, message in limits.escaping_paths(contract):
-        raise _error(sources, origins, loc, message)
+        raise merged.error(loc, message)
     return contract
-
-
-def _read(path: Path) -> _Source:
-    return _Source(path, limits.read_text(path))
-
-
-_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
-_TOML_EOF = re.compile(r"\s*\(at end of document\)$")
-
-
-def _parse(source: _Source) -> dict[str, Any]:
-    limits.check_nesting(source.text, source.path)
-    try:
-        document = tomllib.loads(source.text)
-    except RecursionError:
-        raise ContractError(f"nested deeper than {limits.MAX_DEPTH} levels",
-                            path=str(source.path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        text = str(exc)
-        at = _TOML_AT.search(text)
-        line = int(at.group(1)) if at else (source.text.count("\n") + 1
-                                              if _TOML_EOF.search(text) else None)
-        message = _TOML_EOF.sub("", _TOML_AT.sub("", text))
-        raise ContractError(f"invalid TOML: {message}", path=str(source.path),
-                            line=line) from None
-    too_deep = limits.deepest(document)
-    if too_deep is not None:
-        raise ContractError(f"nested deeper than {limits.MAX_DEPTH} levels",
-                            path=str(source.path), line=locate(source.text, too_deep),
-                            field=field_name(too_deep[:4]) + "...")
-    return document
-
-
-def _merge(into: dict[str, Any], new: dict[str, Any], prefix: Loc, index: int,
-           origins: dict[Loc, int]) -> None:
-    """Deep-merge `new` into `into`: tables merge, anything else replaces."""
-    for key, value in new.items():
-        loc = (*prefix, key)
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge(into[key], value, loc, index, origins)
-            continue
-        if key in into:  # everything under a replaced key now comes from this file
-            for old in [o for o in origins if o[: len(loc)] == loc]:
-                del origins[old]
-        into[key] = value
-        _record(value, loc, index, origins)
-
-
-def _record(value: Any, loc: Loc, index: int, origins: dict[Loc, int]) -> None:
-    origins[loc] = index
-    if isinstance(value, dict):
-        for key, child in value.items():
-            _record(child, (*loc, key), index, origins)
 
 
 def _message(error: Any) -> str:
@@ -129,62 +61,3 @@ def _message(error: Any) -> str:
     if kind == "missing":
         return "required key is missing"
     return str(msg).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-
-
-def _clean(loc: Loc) -> Loc:
-    # pydantic marks dict-key failures with a "[key]" element; the key itself names the field.
-    return tuple(part for part in loc if part != "[key]")
-
-
-def field_name(loc: Loc) -> str:
-    out = ""
-    for part in _clean(loc):
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _error(sources: list[_Source], origins: dict[Loc, int], loc: Loc,
-           message: str) -> ContractError:
-    loc = _clean(loc)
-    index = 0
-    for cut in range(len(loc), 0, -1):
-        if loc[:cut] in origins:
-            index = origins[loc[:cut]]
-            break
-    source = sources[index]
-    return ContractError(message, path=str(source.path), line=locate(source.text, loc),
-                         field=field_name(loc) or None)
-
-
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
-_KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""
-                  r"""(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=""")
-_PART = re.compile(r"""[A-Za-z0-9_-]+|"[^"]*"|'[^']*'""")
-
-
-def _keys(dotted: str) -> list[str]:
-    return [p.strip("\"'") for p in _PART.findall(dotted)]
-
-
-def locate(text: str, loc: Loc) -> int | None:
-    """The 1-based line that best matches `loc`: the longest matching key path."""
-    wanted = tuple(str(p) for p in loc)
-    table: tuple[str, ...] = ()
-    arrays: dict[tuple[str, ...], int] = {}
-    best, best_len = None, 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        header = _HEADER.match(line)
-        if header:
-            path = tuple(_keys(header.group(2)))
-            if header.group(1) == "[[":
-                arrays[path] = arrays.get(path, -1) + 1
-                path = (*path, str(arrays[path]))
-            table, keypath = path, path
-        else:
-            key = _KEY.match(line)
-            if not key:
-                continue
-            keypath = (*table, *_keys(key.group(1)))
-        if len(keypath) > best_len and wanted[: len(keypath)] == keypath:
-            best, best_len = number, len(keypath)
-    return best

@@ -28,8 +28,9 @@ from pydantic import (
     model_validator,
 )
 
-from pipeline.contract.defaults import DEFAULT_TOOL_CLASSES
-from pipeline.contract.secrets import BuildArgValue, EnvValue, SecretValue
+from pipeline.contract.crossrefs import broken_references
+from pipeline.contract.defaults import DEFAULT_TOOL_CLASSES, effective_classes
+from pipeline.contract.secrets import check_not_reference, check_reference, check_value
 from pipeline.contract.sizes import parse_cpu, parse_size
 from pipeline.errors import ContractError
 
@@ -41,6 +42,10 @@ Size = Annotated[int, BeforeValidator(parse_size)]
 Millicores = Annotated[float, BeforeValidator(parse_cpu)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 HttpStatus = Annotated[int, Field(ge=100, le=599)]
+# Values that may be secret references (pipeline.contract.secrets), must be, or must not.
+EnvValue = Annotated[str, AfterValidator(check_value)]
+SecretValue = Annotated[str, AfterValidator(check_reference)]
+BuildArgValue = Annotated[str, AfterValidator(check_not_reference)]
 
 
 def _absolute(path: str) -> str:
@@ -187,18 +192,7 @@ class Forbidden(Model):
 
     def classes(self) -> dict[str, ToolClass]:
         """The effective classes: defaults minus relaxed, plus extensions."""
-        merged: dict[str, ToolClass] = {}
-        for name, spec in DEFAULT_TOOL_CLASSES.items():
-            if name not in self.relax:
-                merged[name] = ToolClass(paths=list(spec["paths"]),
-                                         packages=list(spec["packages"]))
-        for name, extra in self.extend.items():
-            if name in self.relax:
-                continue
-            base = merged.get(name, ToolClass())
-            merged[name] = ToolClass(paths=base.paths + extra.paths,
-                                     packages=base.packages + extra.packages)
-        return merged
+        return effective_classes(self, ToolClass)
 
 
 class SecretAllow(Model):
@@ -434,39 +428,4 @@ class Contract(Model):
 
     def references(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Broken cross-references as (field location, message); empty when all resolve."""
-        broken: list[tuple[tuple[str | int, ...], str]] = []
-
-        def need(kind: str, names: dict[str, Any], name: str, loc: tuple[str | int, ...]) -> None:
-            if name not in names:
-                known = ", ".join(names) or "none defined"
-                broken.append((loc, f"unknown {kind} {name!r} (known: {known})"))
-
-        backing_or_service = {**self.dependencies, **self.services}  # once: not per entry
-        for sname, svc in self.services.items():
-            if svc.checks is not None:
-                need("image key", self.images, svc.checks.image,
-                     ("services", sname, "checks", "image"))
-            # A service may depend on a dependency (postgres) or on another
-            # service (the frontend on the backend).
-            for i, dep in enumerate(svc.runtime.depends_on):
-                need("dependency or service", backing_or_service, dep,
-                     ("services", sname, "runtime", "depends_on", i))
-                if dep == sname:
-                    broken.append((("services", sname, "runtime", "depends_on", i),
-                                   f"service {sname!r} cannot depend on itself"))
-        started = {**self.dependencies, **self.services}
-        for sname, svc in self.services.items():
-            for i, dep in enumerate(svc.checks.depends_on if svc.checks else ()):
-                need("dependency or service", started, dep,
-                     ("services", sname, "checks", "depends_on", i))
-        for dname, backing in self.dependencies.items():
-            if backing.image is not None:
-                need("image key", self.images, backing.image, ("dependencies", dname, "image"))
-        for lane in ("integration", "e2e"):
-            runner: Runner | None = getattr(self, lane)
-            if runner is None:
-                continue
-            need("image key", self.images, runner.image, (lane, "image"))
-            for i, svc_name in enumerate(runner.services):
-                need("service or dependency", started, svc_name, (lane, "services", i))
-        return broken
+        return broken_references(self)

@@ -19,9 +19,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
-
-from pydantic import AfterValidator
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from pipeline.contract.models import Contract
@@ -81,11 +79,6 @@ def check_not_reference(value: str) -> str:
         raise ValueError("build args are recorded in the image history; pass secrets as "
                          "build_secrets (RUN --mount=type=secret)")
     return value
-
-
-EnvValue = Annotated[str, AfterValidator(check_value)]
-SecretValue = Annotated[str, AfterValidator(check_reference)]
-BuildArgValue = Annotated[str, AfterValidator(check_not_reference)]
 
 
 def field_key(loc: Loc) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 
 _UNITS: dict[str, int] = {
     "": 1, "b": 1,
@@ -28,8 +27,13 @@ def parse_size(value: int | str) -> int:
     unit = match.group(2).lower() if match else None
     if not match or unit not in _UNITS:
         raise ValueError(f"{value[:40]!r} is not a size (number + one of B, KB, MB, GB, KiB, MiB, GiB)")
+    number = match.group(1)
+    if "." not in number:            # "300MB": exact in integers, no Fraction to import
+        return _bounded(int(number) * _UNITS[unit])
+    from fractions import Fraction
+
     # Fraction, not float: exact, and no OverflowError for a long run of digits.
-    return _bounded(int(Fraction(match.group(1)) * _UNITS[unit]))
+    return _bounded(int(Fraction(number) * _UNITS[unit]))
 
 
 def _bounded(size: int) -> int:

@@ -65,10 +65,10 @@ class Filesystem:
         while path:
             parent = path.rpartition("/")[0]
             kids = self._children.get(parent)
+            if kids is not None and path in kids:
+                return
             if kids is None:
                 self._children[parent] = {path}
-            elif path in kids:
-                return
             else:
                 kids.add(path)
             self._nodes += 1
@@ -77,6 +77,10 @@ class Filesystem:
                 raise FilesystemLimitError(f"more than {self._max_nodes} paths")
             if self._bytes > MAX_PATH_BYTES:
                 raise FilesystemLimitError(f"more than {MAX_PATH_BYTES >> 20} MiB of path names")
+            if kids is not None:
+                # A directory with children is linked itself (linking a path links its
+                # parents; removing one drops its children first): stop here.
+                return
             path = parent
 
     def _unlink(self, path: str) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.contract.models import Contract, Service
 from pipeline.findings import FORBIDDEN_PREFIX, RULES, Finding, sort_findings
 from pipeline.image.view import ImageView, read_tarball
 from pipeline.rules import (
@@ -26,6 +26,10 @@ from pipeline.rules import (
 from pipeline.rules.content import ContentScan
 from pipeline.rules.inherited import BaseImageLayers, attribute, match
 from pipeline.rules.subject import RuleFn, Subject
+
+if TYPE_CHECKING:
+    # Either reading of the contract: the models or pipeline.contract.plain's records.
+    from pipeline.contract.models import Contract, Service
 
 # Every static rule family, in report order. Adding a rule = adding it here.
 RULE_FAMILIES: tuple[tuple[str, RuleFn], ...] = (
@@ -88,7 +92,11 @@ def check_image(tarball: Path, contract: Contract, service: str, *,
     """
     spec = _service(contract, service)
     scan = ContentScan()
-    image = read_tarball(Path(tarball), on_file=scan.feed)
+    try:
+        image = read_tarball(Path(tarball), on_file=scan.feed)
+    except BaseException:
+        scan.close()             # its worker thread, if it started, need not finish
+        raise
     return run_rules(image, spec, service, context_dir=context_dir, content=scan, base=base)
 
 

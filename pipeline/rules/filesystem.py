@@ -22,17 +22,19 @@ def _layer(subject: Subject, index: int) -> str | None:
 def check_setuid(subject: Subject) -> Iterator[Finding]:
     """One finding per setuid/setgid file the image added; the base image's, together."""
     inherited: list[Evidence] = []
-    for entry in sorted(subject.image.list(), key=lambda e: e.path):
-        if entry.is_setuid:
-            bits = " and ".join(b for b, m in (("setuid", 0o4000), ("setgid", 0o2000))
-                                if entry.mode & m)
-            evidence = Evidence(layer=_layer(subject, entry.layer), path=entry.path,
-                                detail=f"{bits}, mode {entry.mode:04o}")
-            if subject.from_base(entry.layer):
-                inherited.append(evidence)
-                continue
-            yield Finding("fs.setuid", f"/{entry.path} is {bits} (mode {entry.mode:04o})",
-                          (evidence,), subject=subject.name)
+    # Filtered before sorted (a handful of 20,000 paths), the mode bits tested first.
+    setuid = sorted((e for e in subject.image.list() if e.mode & 0o6000 and e.is_setuid),
+                    key=lambda e: e.path)
+    for entry in setuid:
+        bits = " and ".join(b for b, m in (("setuid", 0o4000), ("setgid", 0o2000))
+                            if entry.mode & m)
+        evidence = Evidence(layer=_layer(subject, entry.layer), path=entry.path,
+                            detail=f"{bits}, mode {entry.mode:04o}")
+        if subject.from_base(entry.layer):
+            inherited.append(evidence)
+            continue
+        yield Finding("fs.setuid", f"/{entry.path} is {bits} (mode {entry.mode:04o})",
+                      (evidence,), subject=subject.name)
     if inherited:
         names = ", ".join(f"/{e.path}" for e in inherited[:8])
         more = f" and {len(inherited) - 8} more" if len(inherited) > 8 else ""
@@ -43,6 +45,8 @@ def check_setuid(subject: Subject) -> Iterator[Finding]:
 def check_git(subject: Subject) -> Iterator[Finding]:
     roots: dict[str, int] = {}
     for entry in subject.image.list():
+        if ".git" not in entry.path:       # most paths: no split
+            continue
         parts = entry.path.split("/")
         if ".git" in parts:
             root = "/".join(parts[: parts.index(".git") + 1])

@@ -27,22 +27,31 @@ def translate(pattern: str, *, lines: bool = False) -> str:
     joined by newlines (see `matching_lines`)."""
     avoid = "/\\n" if lines else "/"
     pattern = pattern.strip().lstrip("/").removeprefix("./").rstrip("/")
-    out, i = [], 0
+    out: list[str] = []
+    start = i = 0                  # pattern[start:i]: literal text, escaped in one call
+
+    def literal() -> None:
+        if start < i:
+            out.append(re.escape(pattern[start:i]))
     while i < len(pattern):
         char = pattern[i]
+        if char not in "*?[":
+            i += 1
+            continue
+        literal()
         if pattern.startswith("**/", i):
             out.append("(?:.*/)?")
             i += 3
-            continue
-        if pattern.startswith("**", i):
+        elif pattern.startswith("**", i):
             out.append(".*")
             i += 2
-            continue
-        if char == "*":
+        elif char == "*":
             out.append(f"[^{avoid}]*")
+            i += 1
         elif char == "?":
             out.append(f"[^{avoid}]")
-        elif char == "[":
+            i += 1
+        else:
             end = pattern.find("]", i + 1)
             if end == -1:
                 out.append(re.escape(char))
@@ -53,9 +62,9 @@ def translate(pattern: str, *, lines: bool = False) -> str:
                 else:
                     out.append("[" + body + "]")
                 i = end
-        else:
-            out.append(re.escape(char))
-        i += 1
+            i += 1
+        start = i
+    literal()
     return "".join(out)
 
 

@@ -43,12 +43,15 @@ def find(image: ImageView, entries: list[FileEntry] | None = None) -> list[Multi
             hardlinks.setdefault(entry.linkname, []).append(entry)
     # One group per file: the file and every hard link to it are the same binary.
     groups: dict[str, MultiCall] = {}
-    by_path = {entry.path: entry for entry in entries}
+    by_path: dict[str, FileEntry] | None = None
     for entry in entries:
-        found = _NAME.match(_base(entry.path))
+        # "box" first: one substring test a path, the regex only where it can match.
+        found = _NAME.match(_base(entry.path)) if "box" in entry.path else None
         if not found or entry.kind not in (Kind.FILE, Kind.HARDLINK):
             continue
         target = entry.path if entry.kind is Kind.FILE else entry.linkname
+        if by_path is None:
+            by_path = {entry.path: entry for entry in entries}
         file = by_path.get(target)
         # An executable, not dpkg's busybox-static.list or an initramfs hook script.
         if file is None or not file.mode & 0o111:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Sequence
 from functools import cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ def _database(hyperscan: Any) -> Any:
     database.compile(expressions=expressions, ids=list(range(len(expressions))),
                      elements=len(expressions),
                      flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(expressions))
+    import tempfile  # only when the cache is written: once per user
+
     written = ""
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -53,36 +56,67 @@ def _database(hyperscan: Any) -> Any:
     return database
 
 
+class _Scanner:
+    """The compiled patterns and one scratch space per thread (a scratch serves one scan at
+    a time: contract lanes read images on several threads at once)."""
+
+    def __init__(self, hyperscan: Any) -> None:
+        self._hyperscan = hyperscan
+        self._database = _database(hyperscan)
+        self._local = threading.local()
+
+    def first_end(self, data: bytes | memoryview) -> int | None:
+        """Where the first match in `data` ends (exclusive), or None: the scan stops at it."""
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = self._hyperscan.Scratch(self._database)
+        ends: list[int] = []
+
+        def stop(_id: int, _start: int, end: int, *_: object) -> bool:
+            ends.append(end)
+            return True      # stop here; the binding reports that as ScanTerminated
+        try:
+            self._database.scan(data, match_event_handler=stop, scratch=scratch)
+        except self._hyperscan.ScanTerminated:
+            return ends[0]
+        return None
+
+
 @cache
-def _scanner() -> Callable[[bytes], bool] | None:
+def _scanner() -> _Scanner | None:
     try:
         import hyperscan  # type: ignore[import-untyped]
     except ImportError:
         return None
-    database = _database(hyperscan)
-    # A scratch space serves one scan at a time: contract lanes read images on several
-    # threads at once, so each thread has its own.
-    local = threading.local()
-
-    def may_match(data: bytes) -> bool:
-        scratch = getattr(local, "scratch", None)
-        if scratch is None:
-            scratch = local.scratch = hyperscan.Scratch(database)
-        # The callback returning True stops the scan at the first match (one is enough);
-        # the binding reports that as ScanTerminated.
-        try:
-            database.scan(data, match_event_handler=_first, scratch=scratch)
-        except hyperscan.ScanTerminated:
-            return True
-        return False
-
-    def _first(*_: object) -> bool:
-        return True
-
-    return may_match
+    return _Scanner(hyperscan)
 
 
 def may_hold_secret(data: bytes) -> bool:
     """False only when no content pattern can match `data` (then RE2 need not run)."""
     scan = _scanner()
-    return True if scan is None else scan(data)
+    return True if scan is None else scan.first_end(data) is not None
+
+
+def candidates(buffers: Sequence[bytes]) -> list[int]:
+    """The indices of `buffers` that may hold a secret: at least those `may_hold_secret`
+    says yes to, in order. One scan over all of them joined by newlines (per-call costs
+    are most of the work on small files, and the scan runs without the GIL), restarted
+    after the file holding each match. A newline at a file's edges is what the patterns'
+    `\\b` and whitespace see at a buffer's, so no match is lost; one spanning two files
+    only adds a candidate, which the caller's RE2 pass then finds empty."""
+    scan = _scanner()
+    if scan is None:
+        return list(range(len(buffers)))
+    joined = b"\n".join(buffers)
+    view = memoryview(joined)
+    ends = list(accumulate(len(b) + 1 for b in buffers))   # past each file's newline
+    found: list[int] = []
+    start = 0
+    while start < len(joined):
+        end = scan.first_end(view[start:])
+        if end is None:
+            break
+        index = bisect_right(ends, start + end - 1)      # the file holding its last byte
+        found.append(index)
+        start = ends[index]
+    return found

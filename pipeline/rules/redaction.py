@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from pipeline.contract.models import Service
 from pipeline.findings import Evidence, Finding
 from pipeline.image.view import ImageView
 from pipeline.rules import patterns
+
+if TYPE_CHECKING:
+    # Either reading of the contract: the models or pipeline.contract.plain's records.
+    from pipeline.contract.models import Service
 
 MIN_LENGTH = 4      # shorter values would blank out ordinary words
 MASK = "***"

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
-from pipeline.contract.models import SecretAllow
 from pipeline.findings import Evidence, Finding, Severity
 from pipeline.image.model import Kind
 from pipeline.rules.subject import Subject
+
+if TYPE_CHECKING:
+    # Either reading of the contract: the models or pipeline.contract.plain's records.
+    from pipeline.contract.models import SecretAllow
 
 
 def _allowed(path: str, allowlist: Sequence[SecretAllow]) -> SecretAllow | None:

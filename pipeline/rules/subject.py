@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.contract.models import Service
 from pipeline.findings import Finding
 from pipeline.image.view import ImageView
 from pipeline.rules.content import ContentScan
 from pipeline.rules.inherited import Inherited
+
+if TYPE_CHECKING:
+    # Either reading of the contract: the models or pipeline.contract.plain's records.
+    from pipeline.contract.models import Service
 
 
 @dataclass(frozen=True)

@@ -82,3 +82,17 @@ def test_listing_and_unknown_command(capsys: pytest.CaptureFixture[str]) -> None
         main(["no-such-command"])
     assert exit_.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_check_image_of_a_good_contract_loads_no_pydantic(tmp_path) -> None:
+    # pipeline.contract.plain vouches for it; a bad one goes to the pydantic models.
+    from tests.imagebuilder import ImageBuilder
+
+    image = ImageBuilder.clean().write(tmp_path / "clean.tar")
+    good = tmp_path / "pipeline.toml"
+    good.write_text('[services.api]\ncontext = "."\nport = 8000\n')
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[services.api]\ncontext = "."\nport = "8000"\n')
+    argv = ["check-image", str(image), "--service", "api", "--contract"]
+    assert loaded_by([*argv, str(good)], ("pydantic", "concurrent.futures", "xml")) == set()
+    assert "pydantic" in loaded_by([*argv, str(bad)], ("pydantic",))

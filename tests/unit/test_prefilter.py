@@ -35,3 +35,33 @@ def test_concurrent_scans_from_threads() -> None:
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(scan, range(64)))
     assert results == [bool(i % 2) for i in range(64)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.binary(max_size=60), st.sampled_from([b"", *SECRETS]),
+                          st.sampled_from(["start", "end", "middle"]),
+                          st.sampled_from([b"", b"a", b"0", b" ", b"\n", b"_"])),
+                max_size=12))
+def test_one_scan_over_many_files_misses_none(files: list[tuple[bytes, bytes, str, bytes]]
+                                              ) -> None:
+    # Secrets at a file's very start or end, beside word characters of the next file:
+    # where a joined scan could lose a `\b` or gain a match across two files.
+    buffers = []
+    for text, secret, where, edge in files:
+        if where == "start":
+            buffers.append(secret + text + edge)
+        elif where == "end":
+            buffers.append(edge + text + secret)
+        else:
+            buffers.append(text[:20] + secret + text[20:])
+    found = prefilter.candidates(buffers)
+    assert found == sorted(set(found))
+    assert {i for i, b in enumerate(buffers) if prefilter.may_hold_secret(b)} <= set(found)
+
+
+def test_a_match_across_two_files_only_adds_a_candidate() -> None:
+    # The header ends one file and key material starts the next: neither holds a key.
+    buffers = [b"x -----BEGIN RSA PRIVATE KEY-----", b"MIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf",
+               b"plain"]
+    assert not any(prefilter.may_hold_secret(b) for b in buffers)
+    assert set(prefilter.candidates(buffers)) <= {1}

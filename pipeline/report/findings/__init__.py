@@ -3,18 +3,19 @@
 Each writer is a small module with a `render(...) -> str`; `junit.testsuite`
 and `markdown.table` are reusable for other results (lane results).
 `write_all` writes every format as one set (swapped in whole) and returns where each went.
+The writers load when first used (PEP 562): `check-image` prints one format, most often
+text, and need not import XML nor the atomic directory swap.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pipeline.atomic import replace_directory
 from pipeline.errors import ReportError
 from pipeline.findings import Finding, Severity, Verdict
-from pipeline.report.findings import jsonreport, junit, markdown, sarif, text
 
 if TYPE_CHECKING:
     from pipeline.waivers import WaiverStatus
@@ -31,17 +32,22 @@ def render(fmt: str, findings: Sequence[Finding], *, name: str = "check-image",
     """`waivers`: every waiver's status (applied, unused, expired), shown in each format."""
     verdict = Verdict.of(findings, fail_on)
     if fmt == "text":
+        from pipeline.report.findings import text
         return text.render(findings, verdict, title=name, waivers=waivers)
     if fmt == "json":
+        from pipeline.report.findings import jsonreport
         return jsonreport.render(findings, verdict, name=name,
                                  **({"artifact": artifact} if artifact else {}),
                                  **({"waivers": [w.as_dict() for w in waivers]} if waivers else {}))
     if fmt == "junit":
+        from pipeline.report.findings import junit
         return junit.render([junit.testsuite(name, junit.finding_cases(
             findings, checked, fail_on, not_run=not_run, waivers=waivers))])
     if fmt == "sarif":
+        from pipeline.report.findings import sarif
         return sarif.render(findings, artifact=artifact, waivers=waivers)
     if fmt == "markdown":
+        from pipeline.report.findings import markdown
         return markdown.render(findings, verdict, title=name, waivers=waivers)
     raise ValueError(f"unknown report format {fmt!r} (one of: {', '.join(FORMATS)})")
 
@@ -70,11 +76,22 @@ def write_all(findings: Sequence[Finding], out_dir: Path, *, name: str = "check-
         for fmt, body in rendered.items():
             (staging / names[fmt]).write_text(body, encoding="utf-8")
 
+    from pipeline.atomic import replace_directory
+
     try:
         replace_directory(out, build, keep=lambda entry: entry not in ours)
     except OSError as exc:
         raise ReportError(f"{out}: cannot write reports ({exc.strerror or exc})") from None
     return {fmt: out / file_name for fmt, file_name in names.items()}
+
+
+_WRITERS = ("jsonreport", "junit", "markdown", "sarif", "text")
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WRITERS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return importlib.import_module(f"{__name__}.{name}")
 
 
 __all__ = ["FORMATS", "jsonreport", "junit", "markdown", "render", "sarif", "text",
