@@ -55,6 +55,44 @@ MAX_LAYERS = 1024                           # overlayfs stacks at most 128 (dock
 MAX_REREAD = 1024 * 1024 * 1024             # bytes of layers listed more than once
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 GZIP_MAGIC = b"\x1f\x8b"
+# A gzip layer inflates at most ~1032x (deflate's limit), so a small crafted one can make
+# the reader inflate gigabytes of nothing: past both bounds below it is refused. Real
+# layers inflate 2-10x; one holding a huge run of zeros (a sparse file) may reach the
+# ratio, and is still read in full up to the floor.
+INFLATE_RATIO = 200
+INFLATE_FLOOR = 4 << 30
+
+
+class _BoundedInflate:
+    """A gzip layer's output, refused once it passes `limit` bytes."""
+
+    def __init__(self, inner: IO[bytes], limit: int, what: str) -> None:
+        self._inner, self._limit, self._what = inner, limit, what
+
+    def _check(self) -> None:
+        if self._inner.tell() > self._limit:
+            raise ImageError(f"{self._what} inflates past {self._limit >> 20} MiB, more than "
+                             f"{INFLATE_RATIO}x its compressed size: a decompression bomb")
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self._limit + 1  # never the whole (unbounded) rest at once
+        data = self._inner.read(min(size, self._limit + 1 - self._inner.tell()) or 1)
+        self._check()
+        return data
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        # Forward only, in chunks, so a member declaring terabytes is refused at the bound.
+        target = offset if whence == io.SEEK_SET else self._inner.tell() + offset
+        if whence not in (io.SEEK_SET, io.SEEK_CUR) or target < self._inner.tell():
+            raise io.UnsupportedOperation("a gzip layer is read forward only")
+        while self._inner.tell() < target:
+            if not self.read(min(target - self._inner.tell(), 1 << 20)):
+                break
+        return self._inner.tell()
 
 _KIND = {b"0": Kind.FILE, b"\0": Kind.FILE, b"7": Kind.FILE, b"5": Kind.DIR,
          b"2": Kind.SYMLINK, b"1": Kind.HARDLINK}
@@ -300,7 +338,10 @@ def _open_layer(archive: Archive, blob: LayerBlob, layer: Layer, config: ImageCo
             source = io.BufferedReader(hashing, 1 << 16)
         known: int | None = archive.member_size(blob.member)
         if compressed:
-            source = cast(IO[bytes], gzip.GzipFile(fileobj=source, mode="rb"))  # self-buffered
+            inflated = gzip.GzipFile(fileobj=source, mode="rb")  # self-buffered
+            limit = max(INFLATE_FLOOR, INFLATE_RATIO * (archive.member_size(blob.member) or 0))
+            source = cast(IO[bytes], _BoundedInflate(
+                cast(IO[bytes], inflated), limit, f"{archive.path}: layer {blob.member}"))
             known = None
         yield TarStream(source, known)
         if hashing is not None:

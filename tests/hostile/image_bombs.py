@@ -144,6 +144,14 @@ def huge_pax(path: Path, size: int = 64) -> Path:
     return _with_layer(path, blob)
 
 
+def inflating(path: Path, size: int = 64) -> Path:
+    """A gzip layer of one file of `size` MB of zeros: ~1000x smaller than what it inflates to."""
+    declared = size * MB
+    blob = _gzip(iter([ustar_header("zeros", declared), *_zeros(declared), _pad(declared),
+                       b"\0" * 1024]))
+    return _with_layer(path, blob)
+
+
 def gnu_long_name(path: Path, size: int = 64) -> Path:
     """A GNU long-name header declaring `size` MB of name."""
     declared = size * MB

@@ -274,3 +274,18 @@ def test_outer_tarball_pax_bomb(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="pax header of 64000000 bytes exceeds") as info:
         read_tarball(path)
     assert "\n" not in str(info.value)
+
+
+def test_a_layer_inflating_past_its_bounds_is_refused(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gzip layer may inflate ~1000x: past the floor and INFLATE_RATIO x its size it is a
+    one-line ImageError, read no further; under the floor the same layer is read whole."""
+    from pipeline.image import view
+
+    tarball = bombs.inflating(tmp_path / "inflating.tar", size=48)
+    monkeypatch.setattr(view, "INFLATE_FLOOR", 16 << 20)
+    with pytest.raises(ImageError, match="inflates past 16 MiB, more than 200x its compressed"):
+        read_tarball(tarball)
+    monkeypatch.setattr(view, "INFLATE_FLOOR", 64 << 20)
+    image = read_tarball(tarball)
+    assert image.fs.get("zeros") is not None
