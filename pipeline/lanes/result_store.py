@@ -86,15 +86,17 @@ class VolumeStore:
     async def read(self, key: str) -> str | None:
         name = _checked(key)
         try:
+            # Copied out of the volume, not printed: an exec's output reaches the engine's
+            # progress and traces.
             ran = await (self._container()
                          # Read now, never Dagger's cached answer of an earlier read.
                          .with_env_variable("PIPELINE_READ_AT", repr(time.time()))
-                         .with_exec(["/servicewrap", "get", f"/store/{name}"],
+                         .with_exec(["/servicewrap", "get", f"/store/{name}", "/out/result.json"],
                                     expect=dagger.ReturnType.ANY)
                          .sync())
             if await ran.exit_code() != 0:
                 return None
-            text = await ran.stdout()
+            text = await ran.file("/out/result.json").contents()
         except dagger.DaggerError:
             return None
         return text if len(text) <= MAX_BYTES else None

@@ -56,6 +56,7 @@ DEFAULT_BUILDER = "debian:bookworm"
 HELPER = "/.pipeline/servicewrap"
 LOGS = "/.pipeline/out"
 WRITABLE = "w"  # the volume's world-writable folder
+FORMAT = "v2"   # of the volumes' layout: one folder a start, every folder world-writable
 # Clock slack between this process and the engine's containers, in the reader's favour:
 # a start a moment before the run began (by the other clock) is still this run's.
 CLOCK_SLACK_SECONDS = 2.0
@@ -104,6 +105,7 @@ class ServiceWrapper:
         self.launches = dict(launches)
         self.helper = helper
         self.unavailable = unavailable  # why services run unwrapped (no helper), if they do
+        self.run_scoped: set[str] = set()  # instances whose output volume is this run's
 
     @classmethod
     async def prepare(cls, ctx: RunContext, containers: Mapping[str, dagger.Container]) -> ServiceWrapper:
@@ -125,14 +127,24 @@ class ServiceWrapper:
         # The service runs as its own user and must write there. A cache `owner` would
         # make the engine resolve it in the container's /etc/passwd (Dagger v0.19 panics
         # where there is none) and, being part of the volume's identity, differ between
-        # writer and reader; a world-writable folder in the volume's seed needs neither.
+        # writer and reader; a world-writable folder in the volume's seed needs neither
+        # (and the wrapper keeps the folders it makes world-writable: another run's image
+        # may run as another user).
         seed = dag.directory().with_new_directory(WRITABLE, permissions=0o777)
-        volume = dag.cache_volume(f"pipeline-service-output-{instance}-{_scope(tuple(self._secrets()))}")
+        # A lane's own instances (probes) measure this run alone: their volume is this run's,
+        # as their definition is (PIPELINE_RUN). The others outlive runs (see above).
+        run = f"-{self.ctx.run_id}" if instance in self.run_scoped else ""
+        volume = dag.cache_volume(f"pipeline-service-output-{FORMAT}-{instance}{run}-"
+                                  f"{_scope(tuple(self._secrets()))}")
         return container.with_mounted_cache(path, volume, source=seed)
 
-    def service(self, name: str, container: dagger.Container, *, instance: str) -> dagger.Service:
+    def service(self, name: str, container: dagger.Container, *, instance: str,
+                run_scoped: bool = False) -> dagger.Service:
         """`container` (an instance of `name`) as a service under the wrapper; unwrapped
-        when its image declares nothing to run (the engine then says so itself)."""
+        when its image declares nothing to run (the engine then says so itself).
+        `run_scoped`: the instance is this run's alone (a probe), and so is its output."""
+        if run_scoped:
+            self.run_scoped.add(instance)
         launch = self.launches.get(name)
         if self.helper is None or launch is None or not launch.command:
             return container.as_service(use_entrypoint=True)

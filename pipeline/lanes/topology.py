@@ -65,7 +65,7 @@ class Topology:
         # or dependency below it that is left out.
         instance = instance_name(name, without=without & self._below(name), role=role)
         self.started.append(instance)
-        return self.wrapper.service(name, container, instance=instance)
+        return self.wrapper.service(name, container, instance=instance, run_scoped=bool(role))
 
     def _init_digest(self, names: list[str]) -> str:
         services = self.ctx.contract.services

@@ -23,7 +23,7 @@
 // (by this container's clock, the clock the starts were named by) into its DST,
 // made only when there is one (a reader container has no other tool).
 //
-//	servicewrap get FILE        (FILE to stdout; exit 3 if there is none)
+//	servicewrap get FILE OUT    (FILE copied to OUT; exit 3 if there is none)
 //	servicewrap put SRC DST     (SRC copied to DST atomically: a reader sees all or nothing)
 //
 // read and write one file of a cache volume for a store the engine keeps
@@ -64,7 +64,7 @@ func fail(format string, args ...interface{}) {
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: servicewrap run DIR -- CMD... | tee DIR | copy SECONDS DIR DST... | get FILE | put SRC DST")
+		fail("usage: servicewrap run DIR -- CMD... | tee DIR | copy SECONDS DIR DST... | get FILE OUT | put SRC DST")
 	}
 	switch os.Args[1] {
 	case "run":
@@ -89,8 +89,8 @@ func main() {
 			}
 		}
 	case "get":
-		if len(os.Args) != 3 {
-			fail("usage: servicewrap get FILE")
+		if len(os.Args) != 4 {
+			fail("usage: servicewrap get FILE OUT")
 		}
 		in, err := os.Open(os.Args[2])
 		if os.IsNotExist(err) {
@@ -102,7 +102,8 @@ func main() {
 		if info, err := in.Stat(); err != nil || !info.Mode().IsRegular() || info.Size() > maxKept {
 			fail("%s: not a regular file of at most %d bytes", os.Args[2], maxKept)
 		}
-		if _, err := io.Copy(os.Stdout, in); err != nil {
+		in.Close()
+		if err := putFile(os.Args[2], os.Args[3]); err != nil {
 			fail("%v", err)
 		}
 	case "put":
@@ -161,10 +162,15 @@ func run(dir string, command []string) {
 func tee(parent string) {
 	now := time.Now()
 	dir := filepath.Join(parent, startName(now))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fmt.Fprintf(os.Stderr, "servicewrap: %v\n", err)
+	// World-writable, whatever the umask: the next start may be another image's, run as
+	// another user (the volume outlives runs).
+	for _, d := range []string{parent, dir} {
+		if err := os.MkdirAll(d, 0o777); err != nil {
+			fmt.Fprintf(os.Stderr, "servicewrap: %v\n", err)
+		}
+		os.Chmod(d, 0o777)
 	}
-	pruneStarts(parent)
+	pruneStarts(parent, now)
 	stamp := now.UTC().Format(time.RFC3339Nano)
 	var wg sync.WaitGroup
 	for i, name := range []string{"stdout.log", "stderr.log"} {
@@ -319,11 +325,23 @@ func starts(dir string) ([]string, []int64) {
 	return names, times
 }
 
-func pruneStarts(dir string) {
-	names, _ := starts(dir)
-	for len(names) > keptStarts {
-		os.RemoveAll(filepath.Join(dir, names[0]))
-		names = names[1:]
+// pruneStarts keeps the newest keptStarts starts, and none named after `now` plus a
+// minute (a clock stepped back, or a crafted name, would otherwise be kept and read forever).
+// Another user's folder that cannot be removed stays; it is only read while it is new.
+func pruneStarts(dir string, now time.Time) {
+	names, times := starts(dir)
+	late := now.Add(time.Minute).UnixNano()
+	var kept []string
+	for i, name := range names {
+		if times[i] > late {
+			os.RemoveAll(filepath.Join(dir, name))
+		} else {
+			kept = append(kept, name)
+		}
+	}
+	for len(kept) > keptStarts {
+		os.RemoveAll(filepath.Join(dir, kept[0]))
+		kept = kept[1:]
 	}
 }
 
@@ -331,9 +349,10 @@ func pruneStarts(dir string) {
 // to DST under their own names, oldest start first; how many starts it found.
 func copyStarts(dir, dst string, since int64) (int, error) {
 	names, times := starts(dir)
+	late := time.Now().Add(time.Minute).UnixNano()
 	found := 0
 	for i, name := range names {
-		if times[i] < since {
+		if times[i] < since || times[i] > late {
 			continue
 		}
 		if found++; found == 1 {

@@ -37,6 +37,13 @@ print("token", uuid.uuid4().hex)
 """
 
 
+def dockerfile(*, user: str, nonce: str = uuid.uuid4().hex) -> str:
+    # A nonce: this test's first run is cold, whatever ran on the engine before.
+    return (f"FROM {local_image('python:3.11')}\nENV NONCE={nonce}\nRUN useradd -u 10001 app\n"
+            f"COPY server.py /srv/server.py\n{user}EXPOSE 8080\n"
+            'ENTRYPOINT ["python3", "/srv/server.py"]\n')
+
+
 def contract(init: str) -> str:
     return web_contract(service=f"runtime = {{ init = [{init}] }}\n", rest="""\
 [integration]
@@ -50,12 +57,8 @@ services = ["web"]
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     (tmp_path / "web").mkdir()
-    # A nonce: this test's first run is cold, whatever ran on the engine before.
-    (tmp_path / "web" / "Dockerfile").write_text(
-        f"FROM {local_image('python:3.11')}\n"
-        f"ENV NONCE={uuid.uuid4().hex}\nRUN useradd -u 10001 app\n"
-        "COPY server.py /srv/server.py\nUSER 10001\nEXPOSE 8080\n"
-        'ENTRYPOINT ["python3", "/srv/server.py"]\n')
+    # As root at first (--keep-going: the contract's user rule fails, the tests still run).
+    (tmp_path / "web" / "Dockerfile").write_text(dockerfile(user=""))
     (tmp_path / "web" / "server.py").write_text(SERVER)
     (tmp_path / "web" / ".dockerignore").write_text(".git\n")
     (tmp_path / "tests").mkdir()
@@ -89,4 +92,11 @@ def test_an_unchanged_run_takes_its_tests_from_the_cache_and_a_changed_one_runs_
     (project / "pipeline.toml").write_text(contract('"true", "echo again"'))
     third, services = run(project, tmp_path / "r3")
     assert third != first
+    assert (services / "stdout.log").read_text().count("--- started") == 1
+
+    # The image now runs as another user: its output is still kept in the volume the
+    # root-run image wrote first.
+    (project / "web" / "Dockerfile").write_text(dockerfile(user="USER 10001\n"))
+    fourth, services = run(project, tmp_path / "r4")
+    assert fourth not in (first, third)
     assert (services / "stdout.log").read_text().count("--- started") == 1
