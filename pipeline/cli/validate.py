@@ -157,10 +157,6 @@ def run_validate(args: argparse.Namespace) -> int:
     from pipeline.validate import SOURCE_EXCLUDE, validate
 
     configure_logging()
-    if args.fresh:
-        from pipeline.lanes.reuse import FRESH_ENV
-
-        os.environ[FRESH_ENV] = "1"
     source = _source_dir(args)
     reports = reports_dir(args.reports, source)
     bundle = _ca_bundle(args)  # a bad file is refused before any engine is started

@@ -339,7 +339,7 @@ def _open_layer(archive: Archive, blob: LayerBlob, layer: Layer, config: ImageCo
         known: int | None = archive.member_size(blob.member)
         if compressed:
             inflated = gzip.GzipFile(fileobj=source, mode="rb")  # self-buffered
-            limit = max(INFLATE_FLOOR, INFLATE_RATIO * (archive.member_size(blob.member) or 0))
+            limit = max(INFLATE_FLOOR, INFLATE_RATIO * (known or 0))
             source = cast(IO[bytes], _BoundedInflate(
                 cast(IO[bytes], inflated), limit, f"{archive.path}: layer {blob.member}"))
             known = None

@@ -23,7 +23,6 @@ in client and in module mode.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import shutil
@@ -135,7 +134,7 @@ class ServiceWrapper:
         # as their definition is (PIPELINE_RUN). The others outlive runs (see above).
         run = f"-{self.ctx.run_id}" if instance in self.run_scoped else ""
         volume = dag.cache_volume(f"pipeline-service-output-{FORMAT}-{instance}{run}-"
-                                  f"{_scope(tuple(self._secrets()))}")
+                                  f"{self._scope()}")
         return container.with_mounted_cache(path, volume, source=seed)
 
     def service(self, name: str, container: dagger.Container, *, instance: str,
@@ -191,22 +190,35 @@ class ServiceWrapper:
 
     def _secrets(self) -> list[str]:
         """The secret values this run gave services and dependencies: a service may print its
-        configuration, and what it prints reaches the reports."""
-        contract = self.ctx.contract
-        values = [v for spec in contract.services.values() for k, v in spec.runtime.env.items()
-                  if self.ctx.is_secret(k, set(spec.env.secrets))]
-        values += [v for dep in contract.dependencies.values() for k, v in dep.env.items()
-                   if self.ctx.is_secret(k)]
-        values = [v for v in values if parse_ref(v) is None]  # a reference names, holds nothing
-        values += self.ctx.secret_plaintexts                   # what the references held
-        return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
+        configuration, and what it prints reaches the reports. Once per run (RunContext.shared),
+        whichever lane's wrapper asks first."""
+        return self._per_run()[0]
+
+    def _scope(self) -> str:
+        """What a service-output volume's name carries of those values (see `_per_run`)."""
+        return self._per_run()[1]
+
+    def _per_run(self) -> tuple[list[str], str]:
+        kept = self.ctx.shared.get(_PER_RUN)
+        if kept is None:
+            contract = self.ctx.contract
+            values = [v for spec in contract.services.values() for k, v in spec.runtime.env.items()
+                      if self.ctx.is_secret(k, set(spec.env.secrets))]
+            values += [v for dep in contract.dependencies.values() for k, v in dep.env.items()
+                       if self.ctx.is_secret(k)]
+            values = [v for v in values if parse_ref(v) is None]  # a reference names, holds nothing
+            values += self.ctx.secret_plaintexts                   # what the references held
+            secrets = sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
+            kept = self.ctx.shared[_PER_RUN] = (secrets, _scope(secrets))
+        return kept
 
 
-@functools.lru_cache(maxsize=8)
-def _scope(secrets: tuple[str, ...]) -> str:
-    """What a service-output volume's name carries of the secret values its services got:
-    runs with other values never share it (and so never read what those printed). A slow,
-    salted hash, since volume names show in the engine's progress output."""
+_PER_RUN = "servicewrap:secrets"
+
+
+def _scope(secrets: list[str]) -> str:
+    """Runs with other secret values never share a volume (and so never read what those
+    printed). A slow, salted hash, since volume names show in the engine's progress output."""
     if not secrets:
         return "open"
     joined = "\0".join(sorted(secrets)).encode()
