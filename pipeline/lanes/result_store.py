@@ -11,9 +11,7 @@ skipped: a store never fails a lane, and never holds more than MAX_BYTES a key.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +19,8 @@ from typing import Protocol
 
 import dagger
 from dagger import dag
+
+from pipeline.atomic import write_atomic
 
 MAX_BYTES = 16 << 20        # a result is findings as JSON: far below this
 VOLUME = "pipeline-contract-results"
@@ -55,18 +55,11 @@ class LocalStore:
             return None
 
     async def write(self, key: str, text: str) -> None:
-        written = ""
+        # Runs may finish together: each writes its own file, then one rename wins.
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            # Runs may finish together: each writes its own file, then one rename wins.
-            with tempfile.NamedTemporaryFile("w", dir=self.directory, delete=False,
-                                             suffix=".tmp", encoding="utf-8") as out:
-                written = out.name
-                out.write(text)
-            os.replace(written, self.directory / _checked(key))
+            write_atomic(self.directory / _checked(key), text)
         except OSError:
-            if written:
-                Path(written).unlink(missing_ok=True)
+            return
 
 
 class VolumeStore:
