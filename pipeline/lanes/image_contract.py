@@ -211,7 +211,7 @@ def contract_lane(ctx: RunContext, spec: Service) -> LaneRun:
         findings, waivers = apply_waivers(sort_findings(result.findings), spec.waive,
                                           subject=service)
         # The started services' own output (none when the findings were reused).
-        kept = await wrapper.collect(topology.started, out / "services")
+        kept = await wrapper.collect(topology.started, out / "services", log=out / "output.log")
         verdict = Verdict.of(findings)
         note = result.describe()
         paths = write_all(findings, out, name=f"contract-{service}", waivers=waivers,

@@ -44,7 +44,7 @@ def runner_lane(ctx: RunContext, kind: str, runner: Runner) -> LaneRun:
         container, failed = await run_steps(container, runner.command, log)
         junit = await collect_junit(container, REPORTS, out / "junit")
         # What the services said while the tests ran: where a 500's traceback is.
-        kept = await wrapper.collect(topology.started, out / "services")
+        kept = await wrapper.collect(topology.started, out / "services", log=log)
         reports = (out / "services",) if kept else ()
         if failed:
             return LaneOutcome.failure(failed.describe(), log=log, junit=junit, reports=reports)

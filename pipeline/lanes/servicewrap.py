@@ -4,9 +4,15 @@ Dagger keeps no service output to read back (dagger/dagger#6553), so every
 runtime container a lane starts runs under `servicewrap` (pipeline/servicewrap/
 main.go): a small static binary mounted into the container that execs the
 image's own ENTRYPOINT + CMD as PID 1, copies fds 1 and 2 to files, and samples
-the container's own cgroup. The files land in a cache volume per instance, one
-folder per start named by its start time, read back after the fact by the same
-binary in an empty container, which takes only the starts since this run began.
+the container's own cgroup. The files land in a cache volume, a folder per
+instance and in it one per start, named by its start time; the same binary reads
+them back in an empty container, taking only the starts since this run began.
+
+The volumes are plain (no seed directory): the engine mounts a seeded volume as
+an overlay, and the kernel refuses a second overlay mount of it while the first
+is in use, which is what the reader does while services still run. A plain
+volume is a bind mount, so a root step of this run (`_ready`) makes its folder
+world-writable for services that run as their own user.
 
 Nothing run-specific enters a service's definition, so the same images give the
 same services in every run, and a test lane whose images, tests and services are
@@ -34,6 +40,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import anyio
 import dagger
 from dagger import dag
 
@@ -55,7 +62,7 @@ DEFAULT_BUILDER = "debian:bookworm"
 HELPER = "/.pipeline/servicewrap"
 LOGS = "/.pipeline/out"
 WRITABLE = "w"  # the volume's world-writable folder
-FORMAT = "v2"   # of the volumes' layout: one folder a start, every folder world-writable
+FORMAT = "v3"   # of the volumes' layout: plain, a folder an instance, one in it a start
 # Clock slack between this process and the engine's containers, in the reader's favour:
 # a start a moment before the run began (by the other clock) is still this run's.
 CLOCK_SLACK_SECONDS = 2.0
@@ -104,7 +111,7 @@ class ServiceWrapper:
         self.launches = dict(launches)
         self.helper = helper
         self.unavailable = unavailable  # why services run unwrapped (no helper), if they do
-        self.run_scoped: set[str] = set()  # instances whose output volume is this run's
+        self.run_scoped: set[str] = set()  # instances whose output is this run's alone
 
     @classmethod
     async def prepare(cls, ctx: RunContext, containers: Mapping[str, dagger.Container]) -> ServiceWrapper:
@@ -113,29 +120,41 @@ class ServiceWrapper:
         for name, container in containers.items():
             command = [*(await container.entrypoint() or []), *(await container.default_args() or [])]
             launches[name] = Launch(tuple(command))
-        helper = helper_binary(ctx)
+        wrapper = cls(ctx, launches, helper_binary(ctx))
         try:
-            await helper.size()  # built once per engine, then cached
+            await wrapper._ready()
         except dagger.QueryError as exc:
             # No builder image here: the probes still run, unwrapped, and say what is missing.
-            why = f"servicewrap not built from {builder_image(ctx)}: {one_line(str(exc))}"
+            why = f"servicewrap not ready (built from {builder_image(ctx)}): {one_line(str(exc))}"
             return cls(ctx, launches, None, unavailable=why)
-        return cls(ctx, launches, helper)
+        return wrapper
 
-    def _mount(self, container: dagger.Container, path: str, instance: str) -> dagger.Container:
-        # The service runs as its own user and must write there. A cache `owner` would
-        # make the engine resolve it in the container's /etc/passwd (Dagger v0.19 panics
-        # where there is none) and, being part of the volume's identity, differ between
-        # writer and reader; a world-writable folder in the volume's seed needs neither
-        # (and the wrapper keeps the folders it makes world-writable: another run's image
-        # may run as another user).
-        seed = dag.directory().with_new_directory(WRITABLE, permissions=0o777)
-        # A lane's own instances (probes) measure this run alone: their volume is this run's,
+    async def _ready(self) -> None:
+        """Builds the helper (once per engine, then cached) and makes this run's volumes'
+        folders world-writable: once per run, whichever lane asks first, the others waiting
+        for it. In every run, since a volume can be pruned while a step's result is kept."""
+        lock = self.ctx.shared.setdefault(_READY_LOCK, anyio.Lock())
+        async with lock:
+            if self.ctx.shared.get(_READY):
+                return
+            assert self.helper is not None
+            step = dag.container().with_mounted_file("/servicewrap", self.helper)
+            for index, run_scoped in enumerate((False, True)):
+                step = step.with_mounted_cache(f"/v/{index}", self._volume(run_scoped=run_scoped))
+            await (step.with_env_variable("PIPELINE_RUN", self.ctx.run_id)
+                   .with_exec(["/servicewrap", "init", f"/v/0/{WRITABLE}", f"/v/1/{WRITABLE}"])
+                   .sync())
+            self.ctx.shared[_READY] = True
+
+    def _volume(self, *, run_scoped: bool) -> dagger.CacheVolume:
+        # A lane's own instances (probes) measure this run alone: their output is this run's,
         # as their definition is (PIPELINE_RUN). The others outlive runs (see above).
-        run = f"-{self.ctx.run_id}" if instance in self.run_scoped else ""
-        volume = dag.cache_volume(f"pipeline-service-output-{FORMAT}-{instance}{run}-"
-                                  f"{self._scope()}")
-        return container.with_mounted_cache(path, volume, source=seed)
+        run = f"run-{self.ctx.run_id}-" if run_scoped else ""
+        return dag.cache_volume(f"pipeline-service-output-{FORMAT}-{run}{self._scope()}")
+
+    def _folder(self, instance: str) -> str:
+        """Where `instance` writes, under its volume's mount."""
+        return f"{WRITABLE}/{instance}"
 
     def service(self, name: str, container: dagger.Container, *, instance: str,
                 run_scoped: bool = False) -> dagger.Service:
@@ -147,14 +166,16 @@ class ServiceWrapper:
         launch = self.launches.get(name)
         if self.helper is None or launch is None or not launch.command:
             return container.as_service(use_entrypoint=True)
-        container = self._mount(container.with_mounted_file(HELPER, self.helper), LOGS, instance)
+        container = (container.with_mounted_file(HELPER, self.helper)
+                     .with_mounted_cache(LOGS, self._volume(run_scoped=run_scoped)))
         return container.as_service(
-            args=[HELPER, "run", f"{LOGS}/{WRITABLE}/{instance}", "--", *launch.command],
+            args=[HELPER, "run", f"{LOGS}/{self._folder(instance)}", "--", *launch.command],
             use_entrypoint=False)
 
-    async def collect(self, instances: Iterable[str], dest: Path) -> dict[str, Path]:
+    async def collect(self, instances: Iterable[str], dest: Path, *,
+                      log: Path | None = None) -> dict[str, Path]:
         """Copy each instance's files (stdout.log, stderr.log, samples.jsonl) to dest/<instance>;
-        the folders that exist afterwards, by instance."""
+        the folders that exist afterwards, by instance. A failed read is said in `log`."""
         found: dict[str, Path] = {}
         if self.helper is None:
             return found
@@ -162,14 +183,17 @@ class ServiceWrapper:
         if not instances:
             return found
         # The starts since this run began, by the reader's own clock (the clock the starts
-        # were named by): earlier runs' starts share the volumes. One reader for them all.
+        # were named by): earlier runs' starts share the volume. One reader for them all.
         window = time.time() - self.ctx.started_at + CLOCK_SLACK_SECONDS
         reader = (dag.container().with_mounted_file("/servicewrap", self.helper)
                   .with_directory("/out", dag.directory()))
         args = ["/servicewrap", "copy", f"{window:.3f}"]
-        for index, instance in enumerate(instances):
-            reader = self._mount(reader, f"/in/{index}", instance)
-            args += [f"/in/{index}/{WRITABLE}/{instance}", f"/out/{instance}"]
+        for run_scoped in {instance in self.run_scoped for instance in instances}:
+            mount = f"/in/{'run' if run_scoped else 'shared'}"
+            reader = reader.with_mounted_cache(mount, self._volume(run_scoped=run_scoped))
+        for instance in instances:
+            mount = f"/in/{'run' if instance in self.run_scoped else 'shared'}"
+            args += [f"{mount}/{self._folder(instance)}", f"/out/{instance}"]
         # Read now, not from the cache of an earlier read.
         reader = (reader.with_env_variable("PIPELINE_READ_AT", repr(time.time()))
                   .with_exec(args).directory("/out"))
@@ -179,13 +203,16 @@ class ServiceWrapper:
             if not await reader.entries():
                 return found
             await reader.export(str(dest))
-        except dagger.QueryError:
+        except dagger.QueryError as exc:
+            if log is not None:
+                with log.open("a", encoding="utf-8") as out:
+                    out.write(f"services: their output was not kept: {one_line(str(exc))}\n")
             return found
         for instance in instances:
             if (dest / instance).is_dir():
                 found[instance] = dest / instance
-                for log in (dest / instance).glob("*.log"):
-                    _mask(log, self._secrets())
+                for kept in (dest / instance).glob("*.log"):
+                    _mask(kept, self._secrets())
         return found
 
     def _secrets(self) -> list[str]:
@@ -214,6 +241,7 @@ class ServiceWrapper:
 
 
 _PER_RUN = "servicewrap:secrets"
+_READY, _READY_LOCK = "servicewrap:ready", "servicewrap:ready-lock"
 
 
 def _scope(secrets: list[str]) -> str:

@@ -64,7 +64,7 @@ func fail(format string, args ...interface{}) {
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: servicewrap run DIR -- CMD... | tee DIR | copy SECONDS DIR DST... | get FILE OUT | put SRC DST")
+		fail("usage: servicewrap run DIR -- CMD... | tee DIR | copy SECONDS DIR DST... | init DIR... | get FILE OUT | put SRC DST")
 	}
 	switch os.Args[1] {
 	case "run":
@@ -85,6 +85,19 @@ func main() {
 		since := time.Now().UnixNano() - int64(seconds*1e9)
 		for i := 3; i < len(os.Args); i += 2 {
 			if _, err := copyStarts(os.Args[i], os.Args[i+1], since); err != nil {
+				fail("%v", err)
+			}
+		}
+	case "init":
+		// Run as root on a new volume: its folder every service may write, whatever user
+		// the service runs as. (A seeded volume would do it without a root step, but it is
+		// mounted as an overlay, and the kernel refuses a second overlay mount of it while
+		// a service still writes there: the reader's.)
+		for _, dir := range os.Args[2:] {
+			if err := os.MkdirAll(dir, 0o777); err != nil {
+				fail("%v", err)
+			}
+			if err := os.Chmod(dir, 0o777); err != nil {
 				fail("%v", err)
 			}
 		}
