@@ -12,6 +12,7 @@ Both happen once per run, whichever lane asks first: every lane binds the same
 definitions, so they share the one running instance (Dagger deduplicates services by
 definition), and a migration run twice at once would race with itself. The per-run
 memo lives in `RunContext.shared`. Each step's output goes to the asking lane's log.
+A dependency with neither is not started ahead (`Preparer.prepare`).
 """
 
 from __future__ import annotations
@@ -103,17 +104,24 @@ class Preparer:
     def __init__(self, topology: Topology, log: Path | None = None) -> None:
         self.topology, self.ctx, self.log = topology, topology.ctx, log
 
-    async def prepare(self, names: Sequence[str]) -> None:
-        """Every dependency under `names` started and healthy, every service's init done.
-        Raises NotReady naming the dependency or step that failed."""
+    async def prepare(self, names: Sequence[str], *, hold: bool = False) -> None:
+        """Every dependency under `names` healthy, every service's init done. Raises NotReady
+        naming the dependency or step that failed.
+
+        A dependency is started here only when something must happen to it first: its
+        health check, or an init step above it (`hold`), whose effects it must keep until
+        the lane runs. Any other is left to the engine, which starts it with the exec that
+        binds it: a lane answered from Dagger's cache then starts nothing at all."""
         for name in names:
             if name in self.ctx.contract.dependencies:
-                await _once(self.ctx, f"dependency:{name}", lambda n=name: self._dependency(n),
-                            self.log)
+                if hold or self.ctx.contract.dependencies[name].health is not None:
+                    await _once(self.ctx, f"dependency:{name}",
+                                lambda n=name: self._dependency(n), self.log)
             else:
                 spec = self.ctx.contract.services[name]
-                await self.prepare(spec.runtime.depends_on)
-                if spec.runtime.init:
+                init = bool(spec.runtime.init)
+                await self.prepare(spec.runtime.depends_on, hold=hold or init)
+                if init:
                     await _once(self.ctx, f"init:{name}", lambda n=name: self._init(n), self.log)
 
     async def _dependency(self, name: str) -> None:
