@@ -7,13 +7,14 @@ for the first one's result (and its failure is theirs too, noted in their log).
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import anyio
 import pytest
 
 from pipeline.contract import load_contract
 from pipeline.lanes.context import RunContext
-from pipeline.lanes.dependencies import NotReady, _once
+from pipeline.lanes.dependencies import NotReady, Preparer, _once
 from pipeline.lanes.source import Source
 
 
@@ -75,3 +76,61 @@ def test_runs_do_not_share_results(tmp_path: Path) -> None:
 def _dirs(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
+
+
+class _Recording(Preparer):
+    """The Preparer's choices, without an engine: what it starts and what it runs."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        super().__init__(SimpleNamespace(ctx=ctx))  # type: ignore[arg-type]
+        self.done: list[str] = []
+
+    async def _dependency(self, name: str) -> None:
+        self.done.append(f"start {name}")
+
+    async def _init(self, name: str) -> None:
+        self.done.append(f"init {name}")
+
+
+PREPARED = """\
+[images]
+py = "python:3.11"
+[dependencies.db]
+image = "py"
+port = 5432
+[dependencies.cache]
+image = "py"
+port = 6379
+health = { command = ["true"] }
+[services.api]
+context = "."
+port = 80
+runtime = { depends_on = ["db", "cache"] }
+[services.worker]
+context = "."
+port = 81
+runtime = { depends_on = ["db"], init = [["migrate"]] }
+[services.web]
+context = "."
+port = 82
+runtime = { depends_on = ["api"], init = [["seed"]] }
+"""
+
+
+@pytest.mark.parametrize(("names", "done"), [
+    # db has no health check and nothing above it has init steps: the engine starts it
+    # with the exec that binds it (so a lane answered from the cache starts nothing).
+    (["api"], ["start cache"]),
+    # An init step's effects must still be there when the lane runs: what it talks to
+    # is started ahead and held, however far below it is.
+    (["worker"], ["start db", "init worker"]),
+    (["web"], ["start db", "start cache", "init web"]),
+])
+def test_only_what_must_be_ready_first_is_started_ahead(
+        tmp_path: Path, names: list[str], done: list[str]) -> None:
+    (tmp_path / "pipeline.toml").write_text(PREPARED)
+    ctx = RunContext(source=Source.local(tmp_path), scratch=tmp_path, run_id="t",
+                     contract=load_contract(tmp_path / "pipeline.toml"))
+    preparer = _Recording(ctx)
+    anyio.run(preparer.prepare, names)
+    assert preparer.done == done
