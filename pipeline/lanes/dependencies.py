@@ -62,23 +62,30 @@ def dependency_container(ctx: RunContext, name: str) -> dagger.Container:
 async def _once(ctx: RunContext, key: str, make: Callable[[], Awaitable[None]],
                 log: Path | None = None) -> None:
     """Run `make` once per run for `key`; concurrent callers wait for the first one's result
-    (a failure is theirs too, noted in their `log`)."""
+    (a failure is theirs too, noted in their `log`). A first caller cancelled on the way
+    (its lane timed out) leaves no result: the next caller runs `make` itself."""
     memo: dict[str, tuple[anyio.Event, list[BaseException | None]]] = ctx.shared.setdefault(_MEMO, {})
-    if key in memo:
-        done, outcome = memo[key]
+    while key in memo:
+        entry = memo[key]
+        done, outcome = entry
         await done.wait()
+        if memo.get(key) is not entry:
+            continue                     # cancelled: ask again
         if outcome[0] is not None:
             if log is not None:
                 with log.open("a", encoding="utf-8") as out:
                     out.write(f"$ {key}: failed earlier in this run: {outcome[0]}\n")
             raise outcome[0]
         return
-    done, outcome = anyio.Event(), [None]
-    memo[key] = (done, outcome)
+    entry = done, outcome = anyio.Event(), [None]
+    memo[key] = entry
     try:
         await make()
     except Exception as exc:
         outcome[0] = exc
+        raise
+    except BaseException:
+        del memo[key]
         raise
     finally:
         done.set()
@@ -99,7 +106,8 @@ def _append(log: Path | None, title: str, step: Step) -> None:
 
 
 class Preparer:
-    """Brings up what one lane names, in dependency order, before the lane starts it."""
+    """Readies what one lane names, in dependency order, before the lane starts it: health
+    checks, init steps, and the dependencies that must be up for them or for the lane."""
 
     def __init__(self, topology: Topology, log: Path | None = None) -> None:
         self.topology, self.ctx, self.log = topology, topology.ctx, log
@@ -108,10 +116,12 @@ class Preparer:
         """Every dependency under `names` healthy, every service's init done. Raises NotReady
         naming the dependency or step that failed.
 
-        A dependency is started here only when something must happen to it first: its
-        health check, or an init step above it (`hold`), whose effects it must keep until
-        the lane runs. Any other is left to the engine, which starts it with the exec that
-        binds it: a lane answered from Dagger's cache then starts nothing at all."""
+        A dependency is started here only when something must happen to it first, or it
+        must keep its state from one exec to the next (`hold`): its health check, an init
+        step above it, or a lane of several steps (the engine stops a service its last exec
+        is done with, and starts it afresh for the next). Any other is left to the engine,
+        which starts it with the exec that binds it: a lane answered from Dagger's cache
+        then starts none of them (a health check or an init step runs in every run)."""
         for name in names:
             if name in self.ctx.contract.dependencies:
                 if hold or self.ctx.contract.dependencies[name].health is not None:

@@ -62,6 +62,7 @@ class Prober:
                  log: Path | None = None) -> None:
         self.ctx, self.topology, self.spec, self.name = ctx, topology, spec, spec.name
         self.log = log          # where init and dependency health steps write their output
+        self._ready: str | None = None   # why the dependencies are not ready (`ready`)
         # Checks that never ran, and why: reported as skipped, never as passed.
         self.not_run: dict[str, str] = {}
         if self.spec.health.dependency_down_status is None or not self.spec.runtime.depends_on:
@@ -95,29 +96,49 @@ class Prober:
             return time.monotonic() - started, _one_line(exc)
         return time.monotonic() - started, None
 
-    async def healthy_start_and_shutdown(self) -> list[Finding]:
-        health, shutdown = self.spec.health, self.spec.shutdown
-        # Dependencies start first (healthy, and this service's init steps done), outside
-        # the clock: the budget is this service's own startup. The bindings below reuse
-        # these very instances (same definition).
+    async def ready(self) -> None:
+        """This service's dependencies started (healthy, its init steps done) before the
+        lane measures: nothing of theirs is timed, so they need not have the machine alone.
+        What failed is kept for the startup probe to report. Once per prober."""
+        if self._ready is None:
+            self._ready = await self._get_ready()
+
+    async def _get_ready(self) -> str:
+        """Why the dependencies are not ready, or "" when they are."""
         try:
             await Preparer(self.topology, self.log).prepare([self.name])
         except NotReady as exc:
-            return judge_startup(self.name, health, None, start_seconds=0.0, start_error=str(exc))
+            return str(exc)
         for dependency in self.spec.runtime.depends_on:
             try:
                 await self.topology.service(dependency).start()
             except dagger.DaggerError as exc:
-                # Not this service's fault, but its probes cannot run: a finding (the
-                # dependency's own output is kept under services/), not a crash.
-                why = f"dependency {dependency} did not start: {_one_line(exc)}"
-                self.not_run.update({"runtime.health": why, "runtime.shutdown": why})
-                return judge_startup(self.name, health, None, start_seconds=0.0, start_error=why)
+                return f"dependency {dependency} did not start: {_one_line(exc)}"
+        return ""
+
+    def _not_run_after(self, why: str) -> None:
+        """The startup probe ended before health was asked: what it would have checked."""
+        self.not_run.update({"runtime.health": why, "runtime.shutdown": why})
+        for rule in ("runtime.idle-resources", "runtime.idle-cpu", "runtime.idle-memory"):
+            self.not_run.setdefault(rule, why)
+
+    async def healthy_start_and_shutdown(self) -> list[Finding]:
+        health, shutdown = self.spec.health, self.spec.shutdown
+        # Dependencies start first, outside the clock: the budget is this service's own
+        # startup. The bindings below reuse these very instances (same definition).
+        await self.ready()
+        assert self._ready is not None
+        if why := self._ready:
+            # Not this service's fault, but its probes cannot run: a finding (the
+            # dependency's own output is kept under services/), not a crash; and the
+            # checks that never ran say so rather than pass.
+            self._not_run_after(why)
+            return judge_startup(self.name, health, None, start_seconds=0.0, start_error=why)
         service = self._service()
         start_seconds, error = await self._start(service, health.startup_seconds)
         if error:
             why = f"{self.name} did not start"
-            self.not_run.update({"runtime.health": why, "runtime.shutdown": why})
+            self._not_run_after(why)
             return judge_startup(self.name, health, None, start_seconds=start_seconds, start_error=error)
         answer = await self._poll(service, health.startup_seconds - start_seconds, health.status)
         findings = judge_startup(self.name, health, answer, start_seconds=start_seconds)
@@ -138,7 +159,7 @@ class Prober:
         except dagger.DaggerError as exc:
             seconds, stop_error = None, _one_line(exc)
         findings += await idle_findings(self.topology, self.name, idle_from,
-                                        healthy=answer.status == health.status)
+                                        healthy=answer.status == health.status, log=self.log)
         return findings + judge_shutdown(self.name, shutdown, seconds=seconds, error=stop_error)
 
     async def dependency_down(self) -> list[Finding]:
@@ -191,14 +212,22 @@ def contract_lane(ctx: RunContext, spec: Service) -> LaneRun:
         upstream = Upstream(lane)
         image, images = upstream.image(service), upstream.images()
         out = ctx.lane_dir(lane.lane)
-        wrapper = await wrapper_for(ctx, images, topology_names(ctx, [service]))
+        wrapper = await wrapper_for(ctx, images, topology_names(ctx, [service]), probes=True)
         topology = Topology(ctx, images, wrapper)
         prober = Prober(ctx, topology, spec, log=out / "output.log")
 
         async def measure() -> list[Finding]:
-            # The static rules time nothing: they run beside the rest of the run. The probes
-            # time startup and shutdown, so they run with no other lane running.
-            static = await _static(ctx, image, spec)
+            # The static rules and the dependencies' start time nothing: they run beside the
+            # rest of the run. The probes time startup and shutdown, so they run with no
+            # other lane running.
+            static: list[Finding] = []
+
+            async def static_rules() -> None:
+                static.extend(await _static(ctx, image, spec))
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(static_rules)
+                group.start_soon(prober.ready)
             async with lane.measuring():
                 probes = await _gather(prober.healthy_start_and_shutdown, prober.dependency_down,
                                        partial(fail_fast, prober))

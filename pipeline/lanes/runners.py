@@ -35,12 +35,14 @@ def runner_lane(ctx: RunContext, kind: str, runner: Runner) -> LaneRun:
         wrapper = await wrapper_for(ctx, images, topology_names(ctx, runner.services))
         topology = Topology(ctx, images, wrapper)
         try:
-            await Preparer(topology, log).prepare(runner.services)
+            await Preparer(topology, log).prepare(runner.services,
+                                                    hold=len(runner.command) > 1)
         except NotReady as exc:
             return LaneOutcome.failure(str(exc), log=log)
-        container = (container.with_(topology.bindings(runner.services))
-                     .with_(ctx.with_env(runner.env, f"{kind}.env"))
-                     .with_exec(["mkdir", "-p", REPORTS]))
+        # The reports folder before the bindings: every exec after them starts the services.
+        container = (container.with_exec(["mkdir", "-p", REPORTS])
+                     .with_(topology.bindings(runner.services))
+                     .with_(ctx.with_env(runner.env, f"{kind}.env")))
         container, failed = await run_steps(container, runner.command, log)
         junit = await collect_junit(container, REPORTS, out / "junit")
         # What the services said while the tests ran: where a 500's traceback is.

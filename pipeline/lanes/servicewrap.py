@@ -114,37 +114,46 @@ class ServiceWrapper:
         self.run_scoped: set[str] = set()  # instances whose output is this run's alone
 
     @classmethod
-    async def prepare(cls, ctx: RunContext, containers: Mapping[str, dagger.Container]) -> ServiceWrapper:
-        """Read each container's ENTRYPOINT + CMD (cheap: image config only)."""
+    async def prepare(cls, ctx: RunContext, containers: Mapping[str, dagger.Container], *,
+                      probes: bool = False) -> ServiceWrapper:
+        """Read each container's ENTRYPOINT + CMD (cheap: image config only). `probes`: the
+        lane starts instances of its own (their output volume is this run's)."""
         launches: dict[str, Launch] = {}
         for name, container in containers.items():
             command = [*(await container.entrypoint() or []), *(await container.default_args() or [])]
             launches[name] = Launch(tuple(command))
         wrapper = cls(ctx, launches, helper_binary(ctx))
-        try:
-            await wrapper._ready()
-        except dagger.QueryError as exc:
+        if why := await wrapper._ready(probes=probes):
             # No builder image here: the probes still run, unwrapped, and say what is missing.
-            why = f"servicewrap not ready (built from {builder_image(ctx)}): {one_line(str(exc))}"
             return cls(ctx, launches, None, unavailable=why)
         return wrapper
 
-    async def _ready(self) -> None:
+    async def _ready(self, *, probes: bool) -> str:
         """Builds the helper (once per engine, then cached) and makes this run's volumes'
-        folders world-writable: once per run, whichever lane asks first, the others waiting
-        for it. In every run, since a volume can be pruned while a step's result is kept."""
+        folders world-writable; why the wrapper cannot be used, or "". Once per run and
+        volume, whichever lane asks first, the others waiting for it; a failure is every
+        lane's, so all of a run's services are wrapped or none. In every run: a volume can
+        be pruned while a step's result is kept."""
         lock = self.ctx.shared.setdefault(_READY_LOCK, anyio.Lock())
+        kept: dict[bool, str] = self.ctx.shared.setdefault(_READY, {})
         async with lock:
-            if self.ctx.shared.get(_READY):
-                return
-            assert self.helper is not None
-            step = dag.container().with_mounted_file("/servicewrap", self.helper)
-            for index, run_scoped in enumerate((False, True)):
-                step = step.with_mounted_cache(f"/v/{index}", self._volume(run_scoped=run_scoped))
-            await (step.with_env_variable("PIPELINE_RUN", self.ctx.run_id)
-                   .with_exec(["/servicewrap", "init", f"/v/0/{WRITABLE}", f"/v/1/{WRITABLE}"])
-                   .sync())
-            self.ctx.shared[_READY] = True
+            missing = [kind for kind in ((False, True) if probes else (False,)) if kind not in kept]
+            if missing:
+                assert self.helper is not None
+                step = dag.container().with_mounted_file("/servicewrap", self.helper)
+                for index, run_scoped in enumerate(missing):
+                    step = step.with_mounted_cache(f"/v/{index}", self._volume(run_scoped=run_scoped))
+                try:
+                    await (step.with_env_variable("PIPELINE_RUN", self.ctx.run_id)
+                           .with_exec(["/servicewrap", "init",
+                                       *(f"/v/{index}/{WRITABLE}" for index in range(len(missing)))])
+                           .sync())
+                    why = ""
+                except dagger.QueryError as exc:
+                    why = (f"servicewrap not ready (built from {builder_image(self.ctx)}): "
+                           f"{one_line(str(exc))}")
+                kept.update(dict.fromkeys(missing, why))
+            return next((why for why in kept.values() if why), "")
 
     def _volume(self, *, run_scoped: bool) -> dagger.CacheVolume:
         # A lane's own instances (probes) measure this run alone: their output is this run's,
@@ -272,8 +281,9 @@ def _mask(path: Path, secrets: list[str]) -> None:
 
 
 async def wrapper_for(ctx: RunContext, images: Mapping[str, dagger.Container],
-                      names: Iterable[str]) -> ServiceWrapper:
-    """A wrapper that knows how each of `names` (services and dependencies) starts."""
+                      names: Iterable[str], *, probes: bool = False) -> ServiceWrapper:
+    """A wrapper that knows how each of `names` (services and dependencies) starts;
+    `probes`: the lane starts instances of its own (ServiceWrapper.prepare)."""
     containers: dict[str, dagger.Container] = {}
     for name in names:
         if name in ctx.contract.services:
@@ -281,7 +291,7 @@ async def wrapper_for(ctx: RunContext, images: Mapping[str, dagger.Container],
         elif name in ctx.contract.dependencies:
             # As the dependency starts: its image or build, and its command.
             containers[name] = dependency_container(ctx, name)
-    return await ServiceWrapper.prepare(ctx, containers)
+    return await ServiceWrapper.prepare(ctx, containers, probes=probes)
 
 
 def topology_names(ctx: RunContext, roots: Iterable[str]) -> list[str]:
@@ -298,9 +308,11 @@ def topology_names(ctx: RunContext, roots: Iterable[str]) -> list[str]:
     return list(seen)
 
 
-async def idle_findings(topology: Topology, name: str, since: float, *, healthy: bool) -> list[Finding]:
+async def idle_findings(topology: Topology, name: str, since: float, *, healthy: bool,
+                        log: Path | None = None) -> list[Finding]:
     """Idle figures of `name`'s probe instance over its window from `since` (a wall time,
-    as the samples are), judged against its contract's budgets."""
+    as the samples are), judged against its contract's budgets. A failed read is said in
+    `log`."""
     spec = topology.ctx.contract.services[name]
     wrapper = topology.wrapper
     if not healthy:
@@ -312,7 +324,7 @@ async def idle_findings(topology: Topology, name: str, since: float, *, healthy:
     instance = instance_name(name, role="probe")
     scratch = Path(tempfile.mkdtemp(prefix="idle-", dir=topology.ctx.scratch))
     try:
-        kept = await wrapper.collect([instance], scratch)
+        kept = await wrapper.collect([instance], scratch, log=log)
         path = kept.get(instance, scratch / instance) / "samples.jsonl"
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.is_file() else []
     finally:

@@ -37,7 +37,8 @@ def source_check_lane(ctx: RunContext, spec: Service, step: str) -> LaneRun:
         if checks.depends_on:
             topology = Topology(ctx, Upstream(lane).images())
             try:
-                await Preparer(topology, log).prepare(checks.depends_on)
+                await Preparer(topology, log).prepare(
+                    checks.depends_on, hold=len(getattr(checks, step)) > 1)
             except NotReady as exc:
                 return LaneOutcome.failure(str(exc), log=log)
             container = container.with_(topology.bindings(checks.depends_on))

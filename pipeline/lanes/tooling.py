@@ -9,6 +9,7 @@ from pathlib import Path
 import dagger
 from dagger import dag
 
+from pipeline.dag.messages import one_line
 from pipeline.lanes.context import ContainerStep
 from pipeline.reasons import telling_line
 
@@ -63,16 +64,19 @@ class Step:
     exit_code: int
     stdout: str
     stderr: str
+    not_run: str = ""   # why the engine never ran it (a service it binds did not start)
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0
+        return self.exit_code == 0 and not self.not_run
 
     def telling_line(self) -> str:
         """The output line that best says why the command failed (pipeline.reasons)."""
         return telling_line(self.stderr, self.stdout)
 
     def describe(self) -> str:
+        if self.not_run:
+            return f"`{short_command(self.command)}` did not run: {self.not_run}"
         tail = self.telling_line()
         return f"`{short_command(self.command)}` exited {self.exit_code}" + (f": {tail}" if tail else "")
 
@@ -94,8 +98,15 @@ async def run_steps(
     with log.open("a", encoding="utf-8") as out:
         for command in commands:
             container = container.with_exec(["sh", "-c", command], expect=dagger.ReturnType.ANY)
-            step = Step(command, await container.exit_code(), await container.stdout(),
-                        await container.stderr())
+            try:
+                step = Step(command, await container.exit_code(), await container.stdout(),
+                            await container.stderr())
+            except dagger.QueryError as exc:
+                # The engine starts the services an exec binds; one that does not start
+                # fails the exec before the command runs, and the engine's error says which.
+                step = Step(command, -1, "", "", not_run=one_line(str(exc)))
+                out.write(f"$ {command}\n[did not run: {step.not_run}]\n")
+                return container, step
             out.write(f"$ {command}\n{step.stdout}{step.stderr}[exit {step.exit_code}]\n")
             if not step.ok:
                 return container, step

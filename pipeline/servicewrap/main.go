@@ -54,7 +54,7 @@ import (
 const (
 	maxKept    = 16 << 20
 	maxSamples = 172800
-	keptStarts = 16 // per instance folder: a run starts each instance about once
+	keptStarts = 16 // per instance folder: a run starts each instance once or a few times
 )
 
 func fail(format string, args ...interface{}) {
@@ -89,8 +89,8 @@ func main() {
 			}
 		}
 	case "init":
-		// Run as root on a new volume: its folder every service may write, whatever user
-		// the service runs as. (A seeded volume would do it without a root step, but it is
+		// Run as root, once a run (a volume may have been pruned since the last): the
+		// folder every service may write, whatever user it runs as. (A seeded volume would do it without a root step, but it is
 		// mounted as an overlay, and the kernel refuses a second overlay mount of it while
 		// a service still writes there: the reader's.)
 		for _, dir := range os.Args[2:] {

@@ -6,6 +6,7 @@ for the first one's result (and its failure is theirs too, noted in their log).
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -117,20 +118,56 @@ runtime = { depends_on = ["api"], init = [["seed"]] }
 """
 
 
-@pytest.mark.parametrize(("names", "done"), [
+@pytest.mark.parametrize(("names", "hold", "done"), [
     # db has no health check and nothing above it has init steps: the engine starts it
     # with the exec that binds it (so a lane answered from the cache starts nothing).
-    (["api"], ["start cache"]),
+    (["api"], False, ["start cache"]),
+    # A lane of several steps: the engine would start db afresh for each.
+    (["api"], True, ["start db", "start cache"]),
     # An init step's effects must still be there when the lane runs: what it talks to
     # is started ahead and held, however far below it is.
-    (["worker"], ["start db", "init worker"]),
-    (["web"], ["start db", "start cache", "init web"]),
+    (["worker"], False, ["start db", "init worker"]),
+    (["web"], False, ["start db", "start cache", "init web"]),
 ])
 def test_only_what_must_be_ready_first_is_started_ahead(
-        tmp_path: Path, names: list[str], done: list[str]) -> None:
+        tmp_path: Path, names: list[str], hold: bool, done: list[str]) -> None:
     (tmp_path / "pipeline.toml").write_text(PREPARED)
     ctx = RunContext(source=Source.local(tmp_path), scratch=tmp_path, run_id="t",
                      contract=load_contract(tmp_path / "pipeline.toml"))
     preparer = _Recording(ctx)
-    anyio.run(preparer.prepare, names)
+    anyio.run(partial(preparer.prepare, names, hold=hold))
     assert preparer.done == done
+
+
+def test_a_cancelled_first_asker_leaves_no_result(tmp_path: Path) -> None:
+    # Its lane timed out mid-step: the step did not happen, so a waiter must not go on
+    # as if it had; it runs the step itself.
+    ctx, calls, finished = context(tmp_path), [], []
+
+    async def main() -> None:
+        started, scope = anyio.Event(), anyio.CancelScope()
+
+        async def make() -> None:
+            calls.append("ran")
+            if len(calls) == 1:
+                started.set()
+                await anyio.sleep(30)        # cancelled here
+
+        async def first() -> None:
+            with scope:
+                await _once(ctx, "init:api", make)
+
+        async def second() -> None:
+            await _once(ctx, "init:api", make)
+            finished.append("second")
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(first)
+            await started.wait()
+            group.start_soon(second)
+            await anyio.sleep(0.05)          # the second waits on the first
+            scope.cancel()
+
+    anyio.run(main)
+    assert calls == ["ran", "ran"]
+    assert finished == ["second"]
