@@ -74,3 +74,37 @@ services = ["store"]
     log = (reports / "lanes" / "integration" / "output.log").read_text()
     assert lanes(reports)["integration"]["status"] == "passed", result.stdout + log
     assert "kept across steps" in log
+
+
+def test_a_dependency_that_does_not_start_fails_the_lane_saying_so(engine_env, tmp_path: Path):
+    # Started by the engine with the lane's exec (no health check, one step): the lane
+    # fails, naming the step the engine never ran and why, and keeps the dependency's words.
+    nonce = secrets.token_hex(8)
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "Dockerfile").write_text(
+        f"FROM {local_image('python:3.11')}\nEXPOSE 8080\n"
+        'ENTRYPOINT ["python3", "-m", "http.server", "8080"]\n')
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "get.py").write_text(GET)
+    (tmp_path / "pipeline.toml").write_text(web_contract(rest=f"""\
+[dependencies.store]
+image = "py"
+port = 9000
+command = ["sh", "-c", "echo store refuses to start {nonce}; exit 3"]
+
+[integration]
+image = "py"
+source = "tests"
+command = ["python3 get.py {nonce}"]
+services = ["store"]
+"""))
+    reports = tmp_path / "reports"
+    result = run_cli("validate", "--source", str(tmp_path), "--reports", str(reports),
+                     "--progress", "quiet", "--lane", "integration")
+    lane = lanes(reports)["integration"]
+    assert lane["status"] == "failed", result.stdout + result.stderr
+    assert "did not run" in lane["message"], lane["message"]
+    log = (reports / "lanes" / "integration" / "output.log").read_text()
+    assert "[did not run:" in log
+    kept = reports / "lanes" / "integration" / "services" / "store" / "stdout.log"
+    assert f"store refuses to start {nonce}" in kept.read_text()
