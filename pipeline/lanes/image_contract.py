@@ -96,12 +96,13 @@ class Prober:
             return time.monotonic() - started, _one_line(exc)
         return time.monotonic() - started, None
 
-    async def ready(self) -> None:
+    async def ready(self) -> str:
         """This service's dependencies started (healthy, its init steps done) before the
         lane measures: nothing of theirs is timed, so they need not have the machine alone.
-        What failed is kept for the startup probe to report. Once per prober."""
+        Why they are not ready, or "", kept for the startup probe to report. Once per prober."""
         if self._ready is None:
             self._ready = await self._get_ready()
+        return self._ready
 
     async def _get_ready(self) -> str:
         """Why the dependencies are not ready, or "" when they are."""
@@ -119,16 +120,15 @@ class Prober:
     def _not_run_after(self, why: str) -> None:
         """The startup probe ended before health was asked: what it would have checked."""
         self.not_run.update({"runtime.health": why, "runtime.shutdown": why})
-        for rule in ("runtime.idle-resources", "runtime.idle-cpu", "runtime.idle-memory"):
-            self.not_run.setdefault(rule, why)
+        for rule in RUNTIME_RULE_IDS:
+            if rule.startswith("runtime.idle-"):
+                self.not_run.setdefault(rule, why)
 
     async def healthy_start_and_shutdown(self) -> list[Finding]:
         health, shutdown = self.spec.health, self.spec.shutdown
         # Dependencies start first, outside the clock: the budget is this service's own
         # startup. The bindings below reuse these very instances (same definition).
-        await self.ready()
-        assert self._ready is not None
-        if why := self._ready:
+        if why := await self.ready():
             # Not this service's fault, but its probes cannot run: a finding (the
             # dependency's own output is kept under services/), not a crash; and the
             # checks that never ran say so rather than pass.

@@ -197,12 +197,12 @@ class ServiceWrapper:
         reader = (dag.container().with_mounted_file("/servicewrap", self.helper)
                   .with_directory("/out", dag.directory()))
         args = ["/servicewrap", "copy", f"{window:.3f}"]
-        for run_scoped in {instance in self.run_scoped for instance in instances}:
-            mount = f"/in/{'run' if run_scoped else 'shared'}"
-            reader = reader.with_mounted_cache(mount, self._volume(run_scoped=run_scoped))
-        for instance in instances:
-            mount = f"/in/{'run' if instance in self.run_scoped else 'shared'}"
-            args += [f"{mount}/{self._folder(instance)}", f"/out/{instance}"]
+        mounts = {instance: instance in self.run_scoped for instance in instances}
+        for run_scoped in set(mounts.values()):
+            reader = reader.with_mounted_cache(_READER_MOUNTS[run_scoped],
+                                               self._volume(run_scoped=run_scoped))
+        for instance, run_scoped in mounts.items():
+            args += [f"{_READER_MOUNTS[run_scoped]}/{self._folder(instance)}", f"/out/{instance}"]
         # Read now, not from the cache of an earlier read.
         reader = (reader.with_env_variable("PIPELINE_READ_AT", repr(time.time()))
                   .with_exec(args).directory("/out"))
@@ -251,6 +251,7 @@ class ServiceWrapper:
 
 _PER_RUN = "servicewrap:secrets"
 _READY, _READY_LOCK = "servicewrap:ready", "servicewrap:ready-lock"
+_READER_MOUNTS = {False: "/in/shared", True: "/in/run"}   # by run_scoped
 
 
 def _scope(secrets: list[str]) -> str:

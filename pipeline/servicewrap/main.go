@@ -90,9 +90,10 @@ func main() {
 		}
 	case "init":
 		// Run as root, once a run (a volume may have been pruned since the last): the
-		// folder every service may write, whatever user it runs as. (A seeded volume would do it without a root step, but it is
-		// mounted as an overlay, and the kernel refuses a second overlay mount of it while
-		// a service still writes there: the reader's.)
+		// folder every service may write, whatever user it runs as. (A seeded volume
+		// would need no root step, but it is mounted as an overlay, and the kernel
+		// refuses a second overlay mount of it while a service still writes there:
+		// the reader's.)
 		for _, dir := range os.Args[2:] {
 			if err := os.MkdirAll(dir, 0o777); err != nil {
 				fail("%v", err)

@@ -42,22 +42,38 @@ print("kept across steps")
 """
 
 
-def test_a_dependency_keeps_its_state_from_one_step_to_the_next(engine_env, tmp_path: Path):
-    value = secrets.token_hex(8)
-    (tmp_path / "web").mkdir()
-    (tmp_path / "web" / "Dockerfile").write_text(
+def project(root: Path, store: str) -> None:
+    """A contract's required service (web, never started here), the tests, and `store`
+    (the [dependencies.store] table and the integration lane that binds it)."""
+    (root / "web").mkdir()
+    (root / "web" / "Dockerfile").write_text(
         f"FROM {local_image('python:3.11')}\nEXPOSE 8080\n"
         'ENTRYPOINT ["python3", "-m", "http.server", "8080"]\n')
+    (root / "tests").mkdir()
+    (root / "tests" / "put.py").write_text(PUT)
+    (root / "tests" / "get.py").write_text(GET)
+    (root / "pipeline.toml").write_text(web_contract(rest=store))
+
+
+def validate(root: Path) -> tuple[dict, str, Path]:
+    """The integration lane's summary, its output.log and its folder."""
+    reports = root / "reports"
+    result = run_cli("validate", "--source", str(root), "--reports", str(reports),
+                     "--progress", "quiet", "--lane", "integration")
+    lane_dir = reports / "lanes" / "integration"
+    assert (lane_dir / "output.log").is_file(), result.stdout + result.stderr
+    return lanes(reports)["integration"], (lane_dir / "output.log").read_text(), lane_dir
+
+
+def test_a_dependency_keeps_its_state_from_one_step_to_the_next(engine_env, tmp_path: Path):
+    value = secrets.token_hex(8)
     (tmp_path / "store").mkdir()
     (tmp_path / "store" / "kv.py").write_text(STORE)
     # A nonce: a new definition, whatever ran on this engine before.
     (tmp_path / "store" / "Dockerfile").write_text(
         f"FROM {local_image('python:3.11')}\nENV NONCE={value}\nCOPY kv.py /kv.py\n"
         'CMD ["python3", "/kv.py"]\n')
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "put.py").write_text(PUT)
-    (tmp_path / "tests" / "get.py").write_text(GET)
-    (tmp_path / "pipeline.toml").write_text(web_contract(rest=f"""\
+    project(tmp_path, f"""\
 [dependencies.store]
 context = "store"
 port = 9000
@@ -67,12 +83,9 @@ image = "py"
 source = "tests"
 command = ["python3 put.py {value}", "python3 get.py {value}"]
 services = ["store"]
-"""))
-    reports = tmp_path / "reports"
-    result = run_cli("validate", "--source", str(tmp_path), "--reports", str(reports),
-                     "--progress", "quiet", "--lane", "integration")
-    log = (reports / "lanes" / "integration" / "output.log").read_text()
-    assert lanes(reports)["integration"]["status"] == "passed", result.stdout + log
+""")
+    lane, log, _ = validate(tmp_path)
+    assert lane["status"] == "passed", log
     assert "kept across steps" in log
 
 
@@ -80,13 +93,7 @@ def test_a_dependency_that_does_not_start_fails_the_lane_saying_so(engine_env, t
     # Started by the engine with the lane's exec (no health check, one step): the lane
     # fails, naming the step the engine never ran and why, and keeps the dependency's words.
     nonce = secrets.token_hex(8)
-    (tmp_path / "web").mkdir()
-    (tmp_path / "web" / "Dockerfile").write_text(
-        f"FROM {local_image('python:3.11')}\nEXPOSE 8080\n"
-        'ENTRYPOINT ["python3", "-m", "http.server", "8080"]\n')
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "get.py").write_text(GET)
-    (tmp_path / "pipeline.toml").write_text(web_contract(rest=f"""\
+    project(tmp_path, f"""\
 [dependencies.store]
 image = "py"
 port = 9000
@@ -97,14 +104,10 @@ image = "py"
 source = "tests"
 command = ["python3 get.py {nonce}"]
 services = ["store"]
-"""))
-    reports = tmp_path / "reports"
-    result = run_cli("validate", "--source", str(tmp_path), "--reports", str(reports),
-                     "--progress", "quiet", "--lane", "integration")
-    lane = lanes(reports)["integration"]
-    assert lane["status"] == "failed", result.stdout + result.stderr
+""")
+    lane, log, lane_dir = validate(tmp_path)
+    assert lane["status"] == "failed", log
     assert "did not run" in lane["message"], lane["message"]
-    log = (reports / "lanes" / "integration" / "output.log").read_text()
     assert "[did not run:" in log
-    kept = reports / "lanes" / "integration" / "services" / "store" / "stdout.log"
+    kept = lane_dir / "services" / "store" / "stdout.log"
     assert f"store refuses to start {nonce}" in kept.read_text()
