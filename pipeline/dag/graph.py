@@ -70,6 +70,9 @@ class LaneContext:
     # `async with ctx.measuring():` what must run with no other lane running (a probe's
     # startup timing), see pipeline.dag.resources. Outside a scheduler: no gate.
     measuring: Callable[[], contextlib.AbstractAsyncContextManager[None]] = contextlib.nullcontext
+    # `async with ctx.pausing():` inside `measuring`, while the lane only waits: another
+    # lane may measure meanwhile (see ResourceGate.pause).
+    pausing: Callable[[], contextlib.AbstractAsyncContextManager[None]] = contextlib.nullcontext
 
 
 LaneRun = Callable[[LaneContext], Awaitable[LaneOutcome]]

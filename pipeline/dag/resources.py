@@ -6,7 +6,9 @@ like any other until it measures: inside `LaneContext.measuring()` it holds the
 machine alone, waiting until no other lane is running (what it does before, such
 as exporting and reading its image, overlaps the rest of the run); while one waits,
 no new lane starts (else a stream of short lanes would starve it), and what it
-waited is not counted as its work (`LaneResult.waited`). SHARED lanes run
+waited is not counted as its work (`LaneResult.waited`). Between two measurements
+a lane that only waits (its service idles before the stop is timed) pauses inside
+`LaneContext.pausing()`: another lane measures meanwhile. SHARED lanes run
 together, up to the run's `--jobs` limit.
 """
 
@@ -77,6 +79,32 @@ class ResourceGate:
                     self._changed.notify_all()
                 clock = time.monotonic()
                 await self._take_place()
+                waited.append(time.monotonic() - clock)
+
+    @contextlib.asynccontextmanager
+    async def pause(self, waited: list[float]) -> AsyncIterator[None]:
+        """From inside `alone`, while the lane only waits between two measurements (its
+        started service idles before the stop is timed): another lane may measure
+        meanwhile, but no new lane starts, as while it waits to measure; then it has the
+        machine alone again. The seconds it waited for that are appended to `waited`."""
+        async with self._changed:
+            self._alone = False
+            self._waiting_alone += 1
+            self._changed.notify_all()
+        try:
+            yield
+        finally:
+            # Shielded: `alone` gives the machine up on the way out, so it must hold it.
+            with anyio.CancelScope(shield=True):
+                clock = time.monotonic()
+                async with self._changed:
+                    try:
+                        while self._running or self._alone:
+                            await self._changed.wait()
+                    finally:
+                        self._waiting_alone -= 1
+                        self._changed.notify_all()
+                    self._alone = True
                 waited.append(time.monotonic() - clock)
 
     async def _take_place(self) -> None:

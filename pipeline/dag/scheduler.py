@@ -195,6 +195,7 @@ class _Run:
             results=NeedsView(name, reach, self.results.__getitem__),
             log=log.bind(lane=name),
             measuring=partial(self.gate.alone, waited),
+            pausing=partial(self.gate.pause, waited),
         )
 
     def _tripped_result(self, name: str, status: LaneStatus) -> LaneResult:

@@ -13,6 +13,7 @@ against the grace period. The three run concurrently.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -55,6 +56,15 @@ def _one_line(exc: BaseException) -> str:
     return one_line(str(exc)) or type(exc).__name__
 
 
+@dataclass(frozen=True, slots=True)
+class _Started:
+    """The probe instance that started, for its stop and its idle figures."""
+
+    service: dagger.Service
+    idle_from: float        # a wall time, as the samples are: when health answered
+    healthy: bool
+
+
 class Prober:
     """Starts one service in the configurations the contract asks about."""
 
@@ -63,6 +73,7 @@ class Prober:
         self.ctx, self.topology, self.spec, self.name = ctx, topology, spec, spec.name
         self.log = log          # where init and dependency health steps write their output
         self._ready: str | None = None   # why the dependencies are not ready (`ready`)
+        self._started: _Started | None = None   # the instance `healthy_start` started
         # Checks that never ran, and why: reported as skipped, never as passed.
         self.not_run: dict[str, str] = {}
         if self.spec.health.dependency_down_status is None or not self.spec.runtime.depends_on:
@@ -124,8 +135,9 @@ class Prober:
             if rule.startswith("runtime.idle-"):
                 self.not_run.setdefault(rule, why)
 
-    async def healthy_start_and_shutdown(self) -> list[Finding]:
-        health, shutdown = self.spec.health, self.spec.shutdown
+    async def healthy_start(self) -> list[Finding]:
+        """Start the service and time it to a healthy answer: startup and health."""
+        health = self.spec.health
         # Dependencies start first, outside the clock: the budget is this service's own
         # startup. The bindings below reuse these very instances (same definition).
         if why := await self.ready():
@@ -141,26 +153,51 @@ class Prober:
             self._not_run_after(why)
             return judge_startup(self.name, health, None, start_seconds=start_seconds, start_error=error)
         answer = await self._poll(service, health.startup_seconds - start_seconds, health.status)
-        findings = judge_startup(self.name, health, answer, start_seconds=start_seconds)
         # Idle figures: the window right after health passed, before the stop signal.
-        idle_from = time.time()
-        if answer.status == health.status:
-            await anyio.sleep(self.spec.resources.window_seconds)
+        self._started = _Started(service, time.time(), healthy=answer.status == health.status)
+        return judge_startup(self.name, health, answer, start_seconds=start_seconds)
+
+    async def idle_window(self) -> None:
+        """Leave the healthy service idle for its window (already under way since health
+        passed), so the figures `idle` reads cover it."""
+        if self._started is not None and self._started.healthy:
+            window_end = self._started.idle_from + self.spec.resources.window_seconds
+            await anyio.sleep(max(0.0, window_end - time.time()))
+
+    async def shutdown(self) -> list[Finding]:
+        """Stop the started service and time its exit after SIGTERM."""
+        if self._started is None:
+            return []
+        shutdown = self.spec.shutdown
         # Dagger's stop sends SIGTERM and waits for the process to exit.
         stopped = time.monotonic()
         try:
             with anyio.fail_after(shutdown.grace_seconds + _MARGIN):
-                await service.stop()
+                await self._started.service.stop()
             seconds: float | None = time.monotonic() - stopped
             stop_error = None
         except TimeoutError:
             seconds, stop_error = None, None
-            await service.stop(kill=True)
+            await self._started.service.stop(kill=True)
         except dagger.DaggerError as exc:
             seconds, stop_error = None, _one_line(exc)
-        findings += await idle_findings(self.topology, self.name, idle_from,
-                                        healthy=answer.status == health.status, log=self.log)
-        return findings + judge_shutdown(self.name, shutdown, seconds=seconds, error=stop_error)
+        return judge_shutdown(self.name, shutdown, seconds=seconds, error=stop_error)
+
+    async def idle(self) -> list[Finding]:
+        """The idle figures the stopped service's sampler wrote over its window (nothing is
+        timed: read after the measuring)."""
+        if self._started is None:
+            return []
+        return await idle_findings(self.topology, self.name, self._started.idle_from,
+                                   healthy=self._started.healthy, log=self.log)
+
+    async def healthy_start_and_shutdown(self) -> list[Finding]:
+        """Start, health, idle window, stop and idle figures in one go, for a lane that
+        measures with no other lane to pause for (stage verification)."""
+        findings = await self.healthy_start()
+        await self.idle_window()
+        findings += await self.shutdown()
+        return findings + await self.idle()
 
     async def dependency_down(self) -> list[Finding]:
         health = self.spec.health
@@ -229,8 +266,13 @@ def contract_lane(ctx: RunContext, spec: Service) -> LaneRun:
                 group.start_soon(static_rules)
                 group.start_soon(prober.ready)
             async with lane.measuring():
-                probes = await _gather(prober.healthy_start_and_shutdown, prober.dependency_down,
+                probes = await _gather(prober.healthy_start, prober.dependency_down,
                                        partial(fail_fast, prober))
+                # Nothing is timed while the service idles: another lane may measure.
+                async with lane.pausing():
+                    await prober.idle_window()
+                probes += await prober.shutdown()
+            probes += await prober.idle()
             return [*static, *probes]
 
         # Kept by digest (pipeline.lanes.reuse): an unchanged image is not measured again.

@@ -24,21 +24,32 @@ class Tracker:
         self.running: dict[str, str] = {}          # lane -> "shared" or "alone"
         self.overlaps: list[tuple[str, tuple[str, ...]]] = []
 
+    # Which modes may not be mid-step together: a measuring lane beside anything but a
+    # paused one; a shared lane beside a paused one (no lane starts while one pauses).
+    CLASHES = {("alone", "alone"), ("alone", "shared"), ("shared", "alone"),
+               ("shared", "paused"), ("paused", "shared")}
+
     async def _steps(self, name: str, mode: str, steps: int) -> None:
         self.running[name] = mode
         for _ in range(steps):
-            others = tuple(n for n in self.running if n != name)
-            if others and (mode == "alone" or "alone" in (self.running[n] for n in others)):
+            others = tuple(n for n in self.running
+                           if n != name and (mode, self.running[n]) in self.CLASHES)
+            if others:
                 self.overlaps.append((name, others))
             await anyio.sleep(0)
         del self.running[name]
 
-    def lane(self, name: str, resources: ResourceClass, *, steps: int = 3):
+    def lane(self, name: str, resources: ResourceClass, *, steps: int = 3,
+             pause: bool = False):
         async def lane_run(ctx):
             if resources is ResourceClass.TIMED:
                 await self._steps(name, "shared", 1)
                 async with ctx.measuring():
                     await self._steps(name, "alone", steps)
+                    if pause:
+                        async with ctx.pausing():
+                            await self._steps(name, "paused", steps)
+                        await self._steps(name, "alone", 1)
                 await self._steps(name, "shared", 1)
             else:
                 await self._steps(name, "shared", steps)
@@ -149,17 +160,83 @@ async def test_fail_fast_while_waiting_gives_the_place_back():
     assert statuses["probe"] in (LaneStatus.CANCELLED, LaneStatus.PASSED)
 
 
+async def test_a_paused_lane_lets_another_measure_but_no_lane_start():
+    """Two TIMED lanes: the first to measure pauses (its service idles) until the other
+    has measured, which it can only do meanwhile; a SHARED lane asking to start during
+    the pause waits until both are done measuring."""
+    from anyio import wait_all_tasks_blocked
+
+    from pipeline.dag.resources import ResourceGate
+
+    gate, order = ResourceGate(), []
+    waited: dict[str, list[float]] = {"a": [], "b": []}
+    measured = {"a": anyio.Event(), "b": anyio.Event()}
+    go = anyio.Event()
+
+    async def late():
+        async with gate.hold():
+            order.append("late")
+
+    async def timed(me: str, other: str, group) -> None:
+        async with gate.hold():
+            await go.wait()
+            async with gate.alone(waited[me]):
+                order.append(f"{me} measures")
+                measured[me].set()
+                async with gate.pause(waited[me]):
+                    if not measured[other].is_set():     # the first to pause
+                        group.start_soon(late)
+                    await measured[other].wait()   # set only if the other measures now
+                order.append(f"{me} stops")
+
+    with anyio.fail_after(BOUND):
+        async with anyio.create_task_group() as group:
+            group.start_soon(timed, "a", "b", group)
+            group.start_soon(timed, "b", "a", group)
+            await wait_all_tasks_blocked()          # both hold a place
+            go.set()
+    assert sorted(order[:2]) == ["a measures", "b measures"]
+    assert sorted(order[2:4]) == ["a stops", "b stops"] and order[4] == "late"
+    # Each: to measure, back from the pause, and for its place again.
+    assert len(waited["a"]) == len(waited["b"]) == 3
+
+
+async def test_a_lane_cancelled_while_paused_gives_the_machine_back():
+    from pipeline.dag.resources import ResourceGate
+
+    gate, order = ResourceGate(), []
+
+    async def a():
+        with anyio.move_on_after(0.05):
+            async with gate.hold(), gate.alone([]), gate.pause([]):
+                await anyio.sleep_forever()
+
+    async def later():
+        await anyio.sleep(0.1)
+        async with gate.hold(), gate.alone([]):
+            order.append("measured")
+        async with gate.hold():
+            order.append("ran")
+
+    with anyio.fail_after(BOUND):
+        async with anyio.create_task_group() as group:
+            group.start_soon(a)
+            group.start_soon(later)
+    assert order == ["measured", "ran"]
+
+
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.integers(0, 3)), min_size=1, max_size=8),
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 3), st.booleans()), min_size=1,
+                max_size=8),
        st.one_of(st.none(), st.integers(1, 3)))
 def test_no_timed_lane_ever_overlaps(specs, jobs):
     tracker = Tracker()
     graph = Graph()
-    for i, (timed, steps) in enumerate(specs):
+    for i, (timed, steps, pause) in enumerate(specs):
         resources = ResourceClass.TIMED if timed else ResourceClass.SHARED
         needs = (f"l{i - 1}",) if i and i % 3 == 0 else ()
-        graph.add(Lane(f"l{i}", tracker.lane(f"l{i}", resources, steps=steps), needs=needs,
-                       resources=resources))
+        graph.add(Lane(f"l{i}", tracker.lane(f"l{i}", resources, steps=steps, pause=pause),
+                       needs=needs, resources=resources))
 
     async def main():
         with anyio.fail_after(BOUND):
