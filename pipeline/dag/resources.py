@@ -37,7 +37,8 @@ class ResourceGate:
         self._changed = anyio.Condition()
         self._running = 0          # lanes holding a place, not measuring
         self._alone = False        # a lane is measuring
-        self._waiting_alone = 0    # lanes waiting to measure
+        self._waiting_alone = 0    # lanes waiting to measure, or paused between measurements
+        self._returning = 0        # paused lanes waiting to measure again: they go first
 
     @contextlib.asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
@@ -59,7 +60,7 @@ class ResourceGate:
             async with self._changed:
                 self._waiting_alone += 1
                 try:
-                    while self._running or self._alone:
+                    while self._running or self._alone or self._returning:
                         await self._changed.wait()
                 finally:
                     self._waiting_alone -= 1
@@ -83,10 +84,11 @@ class ResourceGate:
 
     @contextlib.asynccontextmanager
     async def pause(self, waited: list[float]) -> AsyncIterator[None]:
-        """From inside `alone`, while the lane only waits between two measurements (its
-        started service idles before the stop is timed): another lane may measure
-        meanwhile, but no new lane starts, as while it waits to measure; then it has the
-        machine alone again. The seconds it waited for that are appended to `waited`."""
+        """From inside `alone` (once: see `LaneGate`), while the lane only waits between
+        two measurements (its started service idles before the stop is timed): another
+        lane may measure meanwhile, but no new lane starts, as while it waits to measure;
+        then it has the machine alone again, before any lane that has not measured yet
+        (its service is still running). The seconds it waited are appended to `waited`."""
         async with self._changed:
             self._alone = False
             self._waiting_alone += 1
@@ -98,10 +100,12 @@ class ResourceGate:
             with anyio.CancelScope(shield=True):
                 clock = time.monotonic()
                 async with self._changed:
+                    self._returning += 1
                     try:
                         while self._running or self._alone:
                             await self._changed.wait()
                     finally:
+                        self._returning -= 1
                         self._waiting_alone -= 1
                         self._changed.notify_all()
                     self._alone = True
@@ -117,3 +121,35 @@ class ResourceGate:
         async with self._changed:
             self._running -= 1
             self._changed.notify_all()
+
+
+class LaneGate:
+    """One lane's use of the gate, as its LaneContext offers it: `measuring`, and inside
+    it `pausing`, once at a time. A pause anywhere else would wait on the lane itself, and
+    shielded, hang the whole run: it raises instead."""
+
+    def __init__(self, gate: ResourceGate, waited: list[float]) -> None:
+        self._gate, self._waited = gate, waited
+        self._measuring = self._paused = False
+
+    @contextlib.asynccontextmanager
+    async def measuring(self) -> AsyncIterator[None]:
+        if self._measuring:
+            raise RuntimeError("measuring() inside measuring(): the lane already has the machine")
+        async with self._gate.alone(self._waited):
+            self._measuring = True
+            try:
+                yield
+            finally:
+                self._measuring = False
+
+    @contextlib.asynccontextmanager
+    async def pausing(self) -> AsyncIterator[None]:
+        if not self._measuring or self._paused:
+            raise RuntimeError("pausing() is only for a lane inside measuring(), once at a time")
+        self._paused = True
+        try:
+            async with self._gate.pause(self._waited):
+                yield
+        finally:
+            self._paused = False

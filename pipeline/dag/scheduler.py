@@ -26,7 +26,7 @@ from anyio.abc import TaskGroup
 
 from pipeline.dag.graph import Graph, LaneContext, NeedsView
 from pipeline.dag.messages import describe_exception, one_line
-from pipeline.dag.resources import ResourceGate
+from pipeline.dag.resources import LaneGate, ResourceGate
 from pipeline.dag.status import LaneOutcome, LaneResult, LaneStatus, RunResult
 from pipeline.errors import PipelineError
 
@@ -189,13 +189,14 @@ class _Run:
 
     def _context(self, name: str, waited: list[float]) -> LaneContext:
         reach = partial(self.graph.needed, name)
+        gate = LaneGate(self.gate, waited)
         return LaneContext(
             lane=name,
             upstream=NeedsView(name, reach, lambda need: self.results[need].outputs),
             results=NeedsView(name, reach, self.results.__getitem__),
             log=log.bind(lane=name),
-            measuring=partial(self.gate.alone, waited),
-            pausing=partial(self.gate.pause, waited),
+            measuring=gate.measuring,
+            pausing=gate.pausing,
         )
 
     def _tripped_result(self, name: str, status: LaneStatus) -> LaneResult:

@@ -5,9 +5,12 @@ rules (pipeline.rules), exactly as `pipeline check-image` reads a tarball.
 Runtime: the image is started as a service with its declared env and
 dependencies and its health endpoint polled over the network (through a
 tunnel from this process) within the startup budget; the same again without
-its dependencies, expecting the contract's dependency-down status; then the
-service is stopped and the time it takes to exit after SIGTERM is measured
-against the grace period. The three run concurrently.
+its dependencies, expecting the contract's dependency-down status; and without
+each required variable (fail-fast). These three run concurrently, with the
+machine alone. The healthy instance then idles for what is left of its window,
+with the gate paused (another lane may measure meanwhile), and is stopped with
+the machine alone again, the time it takes to exit after SIGTERM measured
+against the grace period; its idle figures are read after.
 """
 
 from __future__ import annotations
@@ -157,12 +160,18 @@ class Prober:
         self._started = _Started(service, time.time(), healthy=answer.status == health.status)
         return judge_startup(self.name, health, answer, start_seconds=start_seconds)
 
+    def idle_left(self) -> float:
+        """Seconds left of the healthy service's idle window (under way since health
+        passed); 0 when there is none to wait for."""
+        if self._started is None or not self._started.healthy:
+            return 0.0
+        window_end = self._started.idle_from + self.spec.resources.window_seconds
+        return max(0.0, window_end - time.time())
+
     async def idle_window(self) -> None:
-        """Leave the healthy service idle for its window (already under way since health
-        passed), so the figures `idle` reads cover it."""
-        if self._started is not None and self._started.healthy:
-            window_end = self._started.idle_from + self.spec.resources.window_seconds
-            await anyio.sleep(max(0.0, window_end - time.time()))
+        """Leave the healthy service idle to the end of its window, so the figures `idle`
+        reads cover it."""
+        await anyio.sleep(self.idle_left())
 
     async def shutdown(self) -> list[Finding]:
         """Stop the started service and time its exit after SIGTERM."""
@@ -193,7 +202,7 @@ class Prober:
 
     async def healthy_start_and_shutdown(self) -> list[Finding]:
         """Start, health, idle window, stop and idle figures in one go, for a lane that
-        measures with no other lane to pause for (stage verification)."""
+        shares no gate (stage verification)."""
         findings = await self.healthy_start()
         await self.idle_window()
         findings += await self.shutdown()
@@ -269,8 +278,9 @@ def contract_lane(ctx: RunContext, spec: Service) -> LaneRun:
                 probes = await _gather(prober.healthy_start, prober.dependency_down,
                                        partial(fail_fast, prober))
                 # Nothing is timed while the service idles: another lane may measure.
-                async with lane.pausing():
-                    await prober.idle_window()
+                if prober.idle_left() > 0:
+                    async with lane.pausing():
+                        await prober.idle_window()
                 probes += await prober.shutdown()
             probes += await prober.idle()
             return [*static, *probes]

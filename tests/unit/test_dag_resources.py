@@ -245,3 +245,198 @@ def test_no_timed_lane_ever_overlaps(specs, jobs):
     result = anyio.run(main)
     assert all(r.status is LaneStatus.PASSED for r in result)
     assert tracker.overlaps == []
+
+
+def at_rest(gate) -> bool:
+    return (gate._running, gate._alone, gate._waiting_alone, gate._returning) == (0, False, 0, 0)
+
+
+async def test_a_paused_lane_has_the_machine_back_only_once_the_other_is_done_measuring():
+    from anyio import wait_all_tasks_blocked
+
+    from pipeline.dag.resources import ResourceGate
+
+    gate, order = ResourceGate(), []
+    release, go = anyio.Event(), anyio.Event()
+
+    async def a():
+        async with gate.hold():
+            await go.wait()
+            async with gate.alone([]):
+                async with gate.pause([]):
+                    pass                        # back at once: b measures first
+                order.append("a stops")
+
+    async def b():
+        async with gate.hold():
+            await go.wait()
+            await anyio.sleep(0.01)             # a is alone first
+            async with gate.alone([]):
+                order.append("b measures")
+                await release.wait()
+                order.append("b measured")
+
+    with anyio.fail_after(BOUND):
+        async with anyio.create_task_group() as group:
+            group.start_soon(a)
+            group.start_soon(b)
+            await wait_all_tasks_blocked()
+            go.set()
+            with anyio.fail_after(BOUND):
+                while order != ["b measures"]:
+                    await anyio.sleep(0.01)
+            await wait_all_tasks_blocked()
+            assert order == ["b measures"]      # a waits for b's measurement to end
+            release.set()
+    assert order == ["b measures", "b measured", "a stops"]
+    assert at_rest(gate)
+
+
+async def test_a_lane_back_from_its_pause_goes_before_lanes_yet_to_measure():
+    """Three TIMED lanes ask to measure together: the first pauses until a second has
+    measured, then stops its service before the third measures (which waited longer)."""
+    from anyio import wait_all_tasks_blocked
+
+    from pipeline.dag.resources import ResourceGate
+
+    gate, order, first = ResourceGate(), [], []
+    go = anyio.Event()
+
+    async def timed(name: str):
+        async with gate.hold():
+            await go.wait()
+            async with gate.alone([]):
+                order.append(f"{name} measures")
+                if not first:
+                    first.append(name)
+                    async with gate.pause([]):
+                        while len(order) < 2:       # until another lane has measured
+                            await anyio.sleep(0.01)
+                    order.append(f"{name} stops")
+                else:
+                    await anyio.sleep(0.05)         # the third queues to measure meanwhile
+
+    with anyio.fail_after(BOUND):
+        async with anyio.create_task_group() as group:
+            for name in "xyz":
+                group.start_soon(timed, name)
+            await wait_all_tasks_blocked()
+            go.set()
+    assert len(order) == 4 and order[2] == f"{first[0]} stops", order
+    assert at_rest(gate)
+
+
+async def test_no_lane_starts_while_a_lone_lane_pauses():
+    from anyio import wait_all_tasks_blocked
+
+    from pipeline.dag.resources import ResourceGate
+
+    gate, order = ResourceGate(), []
+    resume = anyio.Event()
+
+    async def late():
+        async with gate.hold():
+            order.append("late")
+
+    async def a(group):
+        async with gate.hold(), gate.alone([]):
+            async with gate.pause([]):
+                group.start_soon(late)
+                await resume.wait()
+            order.append("a stops")
+
+    with anyio.fail_after(BOUND):
+        async with anyio.create_task_group() as group:
+            group.start_soon(a, group)
+            await wait_all_tasks_blocked()
+            assert order == []                  # late waits while a pauses
+            resume.set()
+    assert order == ["a stops", "late"]
+    assert at_rest(gate)
+
+
+async def test_a_lane_cancelled_coming_back_from_a_pause_leaves_the_gate_at_rest():
+    from anyio import wait_all_tasks_blocked
+
+    from pipeline.dag.resources import ResourceGate
+
+    gate, order, first = ResourceGate(), [], []
+    go, release = anyio.Event(), anyio.Event()
+    scopes: dict[str, anyio.CancelScope] = {}
+
+    async def timed(name: str):
+        with anyio.CancelScope() as scope:
+            scopes[name] = scope
+            async with gate.hold():
+                await go.wait()
+                async with gate.alone([]):
+                    if not first:
+                        first.append(name)
+                        async with gate.pause([]):
+                            await anyio.sleep(0.01)  # back while the other measures
+                        await anyio.sleep(0)     # cancelled on the way back: ends here
+                        order.append(f"{name} stops")
+                    else:
+                        order.append(f"{name} measures")
+                        await release.wait()
+
+    with anyio.fail_after(BOUND):
+        async with anyio.create_task_group() as group:
+            for name in "ab":
+                group.start_soon(timed, name)
+            await wait_all_tasks_blocked()
+            go.set()
+            while len(order) < 1:
+                await anyio.sleep(0.01)
+            await anyio.sleep(0.05)             # the first is waiting to come back
+            scopes[first[0]].cancel()
+            release.set()
+    assert order == [f"{'b' if first[0] == 'a' else 'a'} measures"]
+    assert at_rest(gate)
+    async with gate.hold():                     # the gate still admits lanes
+        pass
+
+
+async def test_pausing_outside_measuring_raises_instead_of_hanging():
+    async def misuse(ctx):
+        async with ctx.pausing():
+            pass
+        return LaneOutcome.success()
+
+    async def nested(ctx):
+        async with ctx.measuring(), ctx.pausing(), ctx.pausing():
+            pass
+        return LaneOutcome.success()
+
+    graph = Graph([Lane("misuse", misuse, resources=ResourceClass.TIMED),
+                   Lane("nested", nested, resources=ResourceClass.TIMED),
+                   Lane("after", tracker_free_lane, needs=("misuse",))])
+    with anyio.fail_after(BOUND):
+        result = await run_graph(graph)
+    by_name = {r.name: r for r in result}
+    assert by_name["misuse"].status is LaneStatus.ERRORED
+    assert "pausing() is only for a lane inside measuring()" in by_name["misuse"].message
+    assert by_name["nested"].status is LaneStatus.ERRORED
+    assert by_name["after"].status is LaneStatus.SKIPPED
+
+
+async def tracker_free_lane(ctx):
+    return LaneOutcome.success()
+
+
+async def test_fail_fast_while_a_lane_pauses_ends_the_run():
+    async def boom(ctx):
+        await anyio.sleep(0.05)
+        return LaneOutcome.failure("no")
+
+    async def probe(ctx):
+        async with ctx.measuring(), ctx.pausing():
+            await anyio.sleep(BOUND * 2)       # far past the bound unless cancelled
+        return LaneOutcome.success()
+
+    graph = Graph([Lane("probe", probe, resources=ResourceClass.TIMED), Lane("boom", boom)])
+    with anyio.fail_after(BOUND):
+        result = await run_graph(graph, fail_fast=True)
+    statuses = {r.name: r.status for r in result}
+    assert statuses["boom"] is LaneStatus.FAILED
+    assert statuses["probe"] is LaneStatus.CANCELLED
