@@ -13,8 +13,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 REQUIRE_REAL = os.environ.get("PIPELINE_REQUIRE_REAL") == "1"
+
+# Tests judge behaviour, never time: Hypothesis' default 200 ms deadline per example is a
+# timed assertion, and fails a correct property on a loaded CI machine. Tests that set
+# their own @settings inherit this.
+settings.register_profile("pipeline", deadline=None)
+settings.load_profile("pipeline")
 
 
 def missing(component: str, why: str) -> None:
