@@ -59,13 +59,7 @@ class ResourceGate:
         try:
             async with self._changed:
                 self._waiting_alone += 1
-                try:
-                    while self._running or self._alone or self._returning:
-                        await self._changed.wait()
-                finally:
-                    self._waiting_alone -= 1
-                    self._changed.notify_all()
-                self._alone = True
+                await self._take_machine(returning=False)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._take_place()  # `hold` gives it up
@@ -100,16 +94,22 @@ class ResourceGate:
             with anyio.CancelScope(shield=True):
                 clock = time.monotonic()
                 async with self._changed:
-                    self._returning += 1
-                    try:
-                        while self._running or self._alone:
-                            await self._changed.wait()
-                    finally:
-                        self._returning -= 1
-                        self._waiting_alone -= 1
-                        self._changed.notify_all()
-                    self._alone = True
+                    await self._take_machine(returning=True)
                 waited.append(time.monotonic() - clock)
+
+    async def _take_machine(self, *, returning: bool) -> None:
+        """With the lock held, for a lane counted in `_waiting_alone` (taken off here):
+        wait until no lane runs or measures and, unless this one is `returning` from a
+        pause, none is returning; then measure."""
+        self._returning += returning
+        try:
+            while self._running or self._alone or (self._returning and not returning):
+                await self._changed.wait()
+        finally:
+            self._returning -= returning
+            self._waiting_alone -= 1
+            self._changed.notify_all()
+        self._alone = True
 
     async def _take_place(self) -> None:
         async with self._changed:
