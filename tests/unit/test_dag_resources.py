@@ -16,6 +16,17 @@ from pipeline.dag import Graph, Lane, LaneOutcome, LaneStatus, ResourceClass, ru
 BOUND = 10
 
 
+async def start_together(group, lane, names: str, go, *args) -> None:
+    """Start `lane(name, *args)` for each name; once every one holds a place and waits on
+    `go`, let them all go (so they ask to measure together)."""
+    from anyio import wait_all_tasks_blocked
+
+    for name in names:
+        group.start_soon(lane, name, *args)
+    await wait_all_tasks_blocked()
+    go.set()
+
+
 class Tracker:
     """Lanes that record who else is mid-step at each of their steps. A TIMED lane takes a
     step before and after measuring, and measures inside `ctx.measuring()`."""
@@ -164,7 +175,6 @@ async def test_a_paused_lane_lets_another_measure_but_no_lane_start():
     """Two TIMED lanes: the first to measure pauses (its service idles) until the other
     has measured, which it can only do meanwhile; a SHARED lane asking to start during
     the pause waits until both are done measuring."""
-    from anyio import wait_all_tasks_blocked
 
     from pipeline.dag.resources import ResourceGate
 
@@ -177,7 +187,8 @@ async def test_a_paused_lane_lets_another_measure_but_no_lane_start():
         async with gate.hold():
             order.append("late")
 
-    async def timed(me: str, other: str, group) -> None:
+    async def timed(me: str, group) -> None:
+        other = "b" if me == "a" else "a"
         async with gate.hold():
             await go.wait()
             async with gate.alone(waited[me]):
@@ -191,10 +202,7 @@ async def test_a_paused_lane_lets_another_measure_but_no_lane_start():
 
     with anyio.fail_after(BOUND):
         async with anyio.create_task_group() as group:
-            group.start_soon(timed, "a", "b", group)
-            group.start_soon(timed, "b", "a", group)
-            await wait_all_tasks_blocked()          # both hold a place
-            go.set()
+            await start_together(group, timed, "ab", go, group)
     assert sorted(order[:2]) == ["a measures", "b measures"]
     assert sorted(order[2:4]) == ["a stops", "b stops"] and order[4] == "late"
     # Each: to measure, back from the pause, and for its place again.
@@ -295,7 +303,6 @@ async def test_a_paused_lane_has_the_machine_back_only_once_the_other_is_done_me
 async def test_a_lane_back_from_its_pause_goes_before_lanes_yet_to_measure():
     """Three TIMED lanes ask to measure together: the first pauses until a second has
     measured, then stops its service before the third measures (which waited longer)."""
-    from anyio import wait_all_tasks_blocked
 
     from pipeline.dag.resources import ResourceGate
 
@@ -318,10 +325,7 @@ async def test_a_lane_back_from_its_pause_goes_before_lanes_yet_to_measure():
 
     with anyio.fail_after(BOUND):
         async with anyio.create_task_group() as group:
-            for name in "xyz":
-                group.start_soon(timed, name)
-            await wait_all_tasks_blocked()
-            go.set()
+            await start_together(group, timed, "xyz", go)
     assert len(order) == 4 and order[2] == f"{first[0]} stops", order
     assert at_rest(gate)
 
@@ -356,7 +360,6 @@ async def test_no_lane_starts_while_a_lone_lane_pauses():
 
 
 async def test_a_lane_cancelled_coming_back_from_a_pause_leaves_the_gate_at_rest():
-    from anyio import wait_all_tasks_blocked
 
     from pipeline.dag.resources import ResourceGate
 
@@ -382,10 +385,7 @@ async def test_a_lane_cancelled_coming_back_from_a_pause_leaves_the_gate_at_rest
 
     with anyio.fail_after(BOUND):
         async with anyio.create_task_group() as group:
-            for name in "ab":
-                group.start_soon(timed, name)
-            await wait_all_tasks_blocked()
-            go.set()
+            await start_together(group, timed, "ab", go)
             while len(order) < 1:
                 await anyio.sleep(0.01)
             await anyio.sleep(0.05)             # the first is waiting to come back
