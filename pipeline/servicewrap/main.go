@@ -3,14 +3,21 @@
 //
 //	servicewrap run DIR -- ENTRYPOINT [ARGS...]
 //
-// The entrypoint stays PID 1 (so signals, zombie reaping and the default
-// disposition of SIGTERM are exactly what they are in production): servicewrap
-// starts a copy of itself as a child ("tee" mode), points fds 1 and 2 at pipes
-// that child reads, then execs the entrypoint in its own place. The child copies
-// each pipe both to the container's own stdout/stderr (the engine's progress
-// still shows them) and to START/stdout.log, START/stderr.log, and every 500 ms
-// appends one line to START/samples.jsonl: wall time, the cgroup's CPU time and
-// its working-set memory (usage minus inactive file cache, as the kubelet counts it).
+// Under Dagger the container's PID 1 is the engine's own init (/.init), which forwards
+// every signal to its child's process group and, once that child exits, ends the
+// container (the kernel then kills whatever is left). servicewrap is that child: it
+// opens START/stdout.log and START/stderr.log, then starts the entrypoint beside it in
+// the process group the init signals, so that those signals reach the entrypoint as
+// they would without the wrapper (servicewrap takes its own copy and lets it be), and
+// so do the exit codes. It copies each of
+// the entrypoint's fds 1 and 2 both to the container's own stdout/stderr (the
+// engine's progress still shows them) and to those files, and every 500 ms appends
+// one line to START/samples.jsonl: wall time, the cgroup's CPU time and its
+// working-set memory (usage minus inactive file cache, as the kubelet counts it).
+// When the entrypoint exits, servicewrap reads its pipes to the end before it exits
+// with the entrypoint's status: a service that prints why it cannot start and exits
+// at once keeps those words (an exec'd entrypoint with a copier beside it lost them
+// whenever the container ended before the copier had read them).
 // START is a folder of DIR's own to each start, named by its start time
 // (DIR/<unix ns>-<random>): the volume outlives runs, so that the same service
 // definition in another run is the same definition (and its tests' result can
@@ -41,6 +48,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -64,7 +72,7 @@ func fail(format string, args ...interface{}) {
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: servicewrap run DIR -- CMD... | tee DIR | copy SECONDS DIR DST... | init DIR... | get FILE OUT | put SRC DST")
+		fail("usage: servicewrap run DIR -- CMD... | copy SECONDS DIR DST... | init DIR... | get FILE OUT | put SRC DST")
 	}
 	switch os.Args[1] {
 	case "run":
@@ -72,8 +80,6 @@ func main() {
 			fail("usage: servicewrap run DIR -- CMD...")
 		}
 		run(os.Args[2], os.Args[4:])
-	case "tee":
-		tee(os.Args[2])
 	case "copy":
 		if len(os.Args) < 5 || len(os.Args)%2 != 1 {
 			fail("usage: servicewrap copy SECONDS DIR DST [DIR DST ...]")
@@ -132,48 +138,22 @@ func main() {
 	}
 }
 
-func run(dir string, command []string) {
-	path, err := exec.LookPath(command[0])
-	if err != nil {
-		fail("%v", err)
-	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		fail("%v", err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		fail("%v", err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		self = os.Args[0]
-	}
-	child := exec.Command(self, "tee", dir)
-	child.Stdout, child.Stderr = os.Stdout, os.Stderr
-	child.ExtraFiles = []*os.File{outR, errR} // fds 3 and 4 in the child
-	// Its own process group: a signal the engine sends to the entrypoint's group
-	// must not end the copier before the entrypoint's last words are kept.
-	child.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := child.Start(); err != nil {
-		fail("starting the output copier: %v", err)
-	}
-	outR.Close()
-	errR.Close()
-	if err := syscall.Dup3(int(outW.Fd()), 1, 0); err != nil {
-		fail("%v", err)
-	}
-	if err := syscall.Dup3(int(errW.Fd()), 2, 0); err != nil {
-		fail("%v", err)
-	}
-	outW.Close()
-	errW.Close()
-	err = syscall.Exec(path, command, os.Environ())
-	fmt.Fprintf(os.Stderr, "servicewrap: exec %s: %v\n", path, err)
-	os.Exit(127)
-}
+// drainBound: how long servicewrap reads the pipes after the entrypoint exited. They end
+// at once unless something the entrypoint started outlives it holding them (the init
+// would have killed it with the container).
+const drainBound = time.Second
 
-func tee(parent string) {
+func run(parent string, command []string) {
+	// Every signal the init forwards to this group reaches the entrypoint too: taken here
+	// (and dropped), so servicewrap stays to keep the last words. Caught, not ignored:
+	// the entrypoint starts with the default dispositions, as under the init alone.
+	signals := make(chan os.Signal, 64)
+	signal.Notify(signals)
+	go func() {
+		for range signals {
+		}
+	}()
+
 	now := time.Now()
 	dir := filepath.Join(parent, startName(now))
 	// World-writable, whatever the umask: the next start may be another image's, run as
@@ -186,31 +166,71 @@ func tee(parent string) {
 	}
 	pruneStarts(parent, now)
 	stamp := now.UTC().Format(time.RFC3339Nano)
+
+	// No process group of its own: it stays in this one, the group the init signals.
+	// The files are open before the entrypoint runs, so nothing it says comes too early.
+	child := exec.Command(command[0], command[1:]...)
+	child.Args = command
+	child.Stdin = os.Stdin
 	var wg sync.WaitGroup
+	var logs, ends [2]*os.File
 	for i, name := range []string{"stdout.log", "stderr.log"} {
-		src := os.NewFile(uintptr(3+i), name)
+		r, w, err := os.Pipe()
+		if err != nil {
+			fail("%v", err)
+		}
+		ends[i] = w
+		logs[i] = openLog(filepath.Join(dir, name), stamp)
 		dst := []*os.File{os.Stdout, os.Stderr}[i]
 		wg.Add(1)
-		go func(src, dst *os.File, name string) {
+		go func(src, dst, log *os.File) {
 			defer wg.Done()
-			copyStream(src, dst, filepath.Join(dir, name), stamp)
-		}(src, dst, name)
+			copyStream(src, dst, log)
+		}(r, dst, logs[i])
 	}
+	child.Stdout, child.Stderr = ends[0], ends[1]
 	go sample(filepath.Join(dir, "samples.jsonl"))
-	wg.Wait() // both pipes closed: the entrypoint and all it started are gone
+	if err := child.Start(); err != nil {
+		why := fmt.Sprintf("servicewrap: exec %s: %v\n", command[0], err)
+		os.Stderr.WriteString(why)
+		if logs[1] != nil {
+			logs[1].WriteString(why)
+		}
+		os.Exit(127)
+	}
+	// Only the entrypoint (and what it starts) holds the write ends now.
+	ends[0].Close()
+	ends[1].Close()
+	child.Wait()
+	status := child.ProcessState.Sys().(syscall.WaitStatus)
+
+	// As the init does when its child exits: whatever is left of the group (this process
+	// aside, which takes the signal) is asked to stop. Only a group of servicewrap's own
+	// (the init starts it in a session of its own): never a caller's.
+	if syscall.Getpgrp() == os.Getpid() {
+		syscall.Kill(0, syscall.SIGTERM)
+	}
+	drained := make(chan struct{})
+	go func() { wg.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(drainBound):
+	}
+	if status.Signaled() {
+		os.Exit(128 + int(status.Signal()))
+	}
+	os.Exit(status.ExitStatus())
 }
 
 // copyStream copies src to dst and to the log file, writing each chunk as it comes
 // so that what was said before a crash is on disk.
-func copyStream(src, dst *os.File, path, stamp string) {
-	log, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "servicewrap: %v\n", err)
+// (log nil: the file could not be opened, and the stream only reaches dst.)
+func copyStream(src, dst, log *os.File) {
+	if log == nil {
 		io.Copy(dst, src)
 		return
 	}
 	defer log.Close()
-	fmt.Fprintf(log, "--- started %s\n", stamp)
 	buf := make([]byte, 32*1024)
 	kept := int64(0)
 	for {
@@ -234,6 +254,17 @@ func copyStream(src, dst *os.File, path, stamp string) {
 			return
 		}
 	}
+}
+
+// openLog opens a kept stream's file and heads it with the start's time; nil if it cannot.
+func openLog(path, stamp string) *os.File {
+	log, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "servicewrap: %v\n", err)
+		return nil
+	}
+	fmt.Fprintf(log, "--- started %s\n", stamp)
+	return log
 }
 
 // cgroup v2 exposes the container's own cgroup at /sys/fs/cgroup; v1 one directory

@@ -103,7 +103,8 @@ def test_a_healthy_service_reports_idle_figures_and_keeps_its_output(engine_env,
     assert len(idle) == 1 and "m CPU" in idle[0]["message"] and "samples" in idle[0]["message"]
     kept = reports / "lanes" / "contract-api" / "services" / "api.probe"
     assert "api: GET /health" in (kept / "stderr.log").read_text()
-    # Its SIGTERM handler ran: the wrapper kept the entrypoint PID 1, with its signals.
+    # Its SIGTERM handler ran (the wrapper leaves the init's signals to the entrypoint),
+    # and what it said then was kept.
     assert "api: stopping" in (kept / "stdout.log").read_text()
 
 
