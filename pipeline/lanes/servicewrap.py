@@ -3,9 +3,10 @@
 Dagger keeps no service output to read back (dagger/dagger#6553), so every
 runtime container a lane starts runs under `servicewrap` (pipeline/servicewrap/
 main.go): a small static binary mounted into the container that starts the
-image's own ENTRYPOINT + CMD beside it under the engine's init, in the process
-group the init signals, copies fds 1 and 2 to files, samples the container's own
-cgroup, and stays until the entrypoint's last words are on disk. The files land in a cache volume, a folder per
+image's own ENTRYPOINT + CMD as the engine's init would (a session of its own, the
+init's signals passed on, its exit status returned), copies fds 1 and 2 to files,
+samples the container's own cgroup, and exits only once what the entrypoint said
+before it exited is on disk. The files land in a cache volume, a folder per
 instance and in it one per start, named by its start time; the same binary reads
 them back in an empty container, taking only the starts since this run began.
 

@@ -3,21 +3,25 @@
 //
 //	servicewrap run DIR -- ENTRYPOINT [ARGS...]
 //
-// Under Dagger the container's PID 1 is the engine's own init (/.init), which forwards
-// every signal to its child's process group and, once that child exits, ends the
-// container (the kernel then kills whatever is left). servicewrap is that child: it
-// opens START/stdout.log and START/stderr.log, then starts the entrypoint beside it in
-// the process group the init signals, so that those signals reach the entrypoint as
-// they would without the wrapper (servicewrap takes its own copy and lets it be), and
-// so do the exit codes. It copies each of
-// the entrypoint's fds 1 and 2 both to the container's own stdout/stderr (the
-// engine's progress still shows them) and to those files, and every 500 ms appends
-// one line to START/samples.jsonl: wall time, the cgroup's CPU time and its
-// working-set memory (usage minus inactive file cache, as the kubelet counts it).
-// When the entrypoint exits, servicewrap reads its pipes to the end before it exits
-// with the entrypoint's status: a service that prints why it cannot start and exits
-// at once keeps those words (an exec'd entrypoint with a copier beside it lost them
-// whenever the container ended before the copier had read them).
+// Under Dagger the container's PID 1 is the engine's own init (/.init): it starts its
+// child in a session of its own, passes every signal on to the child's process group
+// and, once that child exits, asks what is left of the group to stop and ends the
+// container (the kernel then kills the rest). servicewrap is that child, and does the
+// same for the entrypoint: it opens START/stdout.log and START/stderr.log, starts the
+// entrypoint in a session of its own, passes on each signal it gets (one that comes
+// before the entrypoint runs waits for it), and exits with the entrypoint's status
+// (128 + the signal that ended it). It copies the entrypoint's fds 1 and 2 both to
+// the container's own stdout/stderr (the engine's progress still shows them) and to
+// those files, and every 500 ms appends one line to START/samples.jsonl: wall time,
+// the cgroup's CPU time and its working-set memory (usage minus inactive file cache,
+// as the kubelet counts it). When the entrypoint exits, servicewrap reads what its
+// pipes hold before it exits in turn, waiting for nothing it left behind: a service
+// that prints why it cannot start and exits at once keeps those words (an exec'd
+// entrypoint with a copier beside it lost them whenever the container ended before
+// the copier had read them). What differs from the init alone: the exit code of an
+// entrypoint that cannot be run (127, where the init exits 1), and SIGTSTP, which
+// the init turns into a SIGSTOP of its child's group, which stops servicewrap and not
+// the entrypoint.
 // START is a folder of DIR's own to each start, named by its start time
 // (DIR/<unix ns>-<random>): the volume outlives runs, so that the same service
 // definition in another run is the same definition (and its tests' result can
@@ -44,6 +48,7 @@ import (
 	"bufio"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -138,21 +143,12 @@ func main() {
 	}
 }
 
-// drainBound: how long servicewrap reads the pipes after the entrypoint exited. They end
-// at once unless something the entrypoint started outlives it holding them (the init
-// would have killed it with the container).
-const drainBound = time.Second
-
 func run(parent string, command []string) {
-	// Every signal the init forwards to this group reaches the entrypoint too: taken here
-	// (and dropped), so servicewrap stays to keep the last words. Caught, not ignored:
-	// the entrypoint starts with the default dispositions, as under the init alone.
+	// Caught from the first moment, each signal the init sends this group is passed on to
+	// the entrypoint's own group, as the init itself passes it on: one that comes before
+	// the entrypoint runs waits in the channel for it.
 	signals := make(chan os.Signal, 64)
 	signal.Notify(signals)
-	go func() {
-		for range signals {
-		}
-	}()
 
 	now := time.Now()
 	dir := filepath.Join(parent, startName(now))
@@ -164,57 +160,68 @@ func run(parent string, command []string) {
 		}
 		os.Chmod(d, 0o777)
 	}
-	pruneStarts(parent, now)
 	stamp := now.UTC().Format(time.RFC3339Nano)
 
-	// No process group of its own: it stays in this one, the group the init signals.
-	// The files are open before the entrypoint runs, so nothing it says comes too early.
 	child := exec.Command(command[0], command[1:]...)
 	child.Args = command
+	if errors.Is(child.Err, exec.ErrDot) {
+		child.Err = nil // the init runs a name found in "." too
+	}
 	child.Stdin = os.Stdin
-	var wg sync.WaitGroup
-	var logs, ends [2]*os.File
+	// A session and process group of its own, as the init gives it.
+	child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// The files are open before the entrypoint runs, so nothing it says comes too early.
+	var streams [2]*stream
+	var ends [2]*os.File
 	for i, name := range []string{"stdout.log", "stderr.log"} {
 		r, w, err := os.Pipe()
 		if err != nil {
 			fail("%v", err)
 		}
 		ends[i] = w
-		logs[i] = openLog(filepath.Join(dir, name), stamp)
-		dst := []*os.File{os.Stdout, os.Stderr}[i]
-		wg.Add(1)
-		go func(src, dst, log *os.File) {
-			defer wg.Done()
-			copyStream(src, dst, log)
-		}(r, dst, logs[i])
+		streams[i] = &stream{src: r, dst: []*os.File{os.Stdout, os.Stderr}[i],
+			log: openLog(filepath.Join(dir, name), stamp)}
 	}
 	child.Stdout, child.Stderr = ends[0], ends[1]
 	go sample(filepath.Join(dir, "samples.jsonl"))
 	if err := child.Start(); err != nil {
-		why := fmt.Sprintf("servicewrap: exec %s: %v\n", command[0], err)
-		os.Stderr.WriteString(why)
-		if logs[1] != nil {
-			logs[1].WriteString(why)
-		}
+		streams[1].write([]byte(fmt.Sprintf("servicewrap: exec %s: %v\n", command[0], err)))
 		os.Exit(127)
 	}
 	// Only the entrypoint (and what it starts) holds the write ends now.
 	ends[0].Close()
 	ends[1].Close()
+	pid := child.Process.Pid
+	go func() {
+		for sig := range signals {
+			// Not the runtime's own SIGURG, nor the news of the entrypoint's exit.
+			if s := sig.(syscall.Signal); s != syscall.SIGURG && s != syscall.SIGCHLD {
+				syscall.Kill(-pid, s)
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for _, s := range streams {
+		wg.Add(1)
+		go func(s *stream) {
+			defer wg.Done()
+			s.copy()
+		}(s)
+	}
+	pruneStarts(parent, now) // once the entrypoint runs: removing old starts takes time
+
 	child.Wait()
 	status := child.ProcessState.Sys().(syscall.WaitStatus)
-
-	// As the init does when its child exits: whatever is left of the group (this process
-	// aside, which takes the signal) is asked to stop. Only a group of servicewrap's own
-	// (the init starts it in a session of its own): never a caller's.
-	if syscall.Getpgrp() == os.Getpid() {
-		syscall.Kill(0, syscall.SIGTERM)
+	// As the init does once its child exits: what is left of the entrypoint's group is
+	// asked to stop, and the container ends at once. All the entrypoint wrote is in the
+	// pipes by now: read to the end of what is there, not waiting for what it left behind.
+	syscall.Kill(-pid, syscall.SIGTERM)
+	for _, s := range streams {
+		s.src.SetReadDeadline(time.Now())
 	}
-	drained := make(chan struct{})
-	go func() { wg.Wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-time.After(drainBound):
+	wg.Wait()
+	for _, s := range streams {
+		s.drain()
 	}
 	if status.Signaled() {
 		os.Exit(128 + int(status.Signal()))
@@ -222,37 +229,62 @@ func run(parent string, command []string) {
 	os.Exit(status.ExitStatus())
 }
 
-// copyStream copies src to dst and to the log file, writing each chunk as it comes
-// so that what was said before a crash is on disk.
-// (log nil: the file could not be opened, and the stream only reaches dst.)
-func copyStream(src, dst, log *os.File) {
-	if log == nil {
-		io.Copy(dst, src)
-		return
-	}
-	defer log.Close()
+// stream is one of the entrypoint's output pipes: copied to dst and, up to maxKept
+// bytes, to log (nil: the file could not be opened, and the stream only reaches dst).
+type stream struct {
+	src, dst, log *os.File
+	kept          int64
+}
+
+// copy copies as the entrypoint writes, each chunk as it comes, so that what was said
+// before a crash is on disk; until the pipe ends or its read deadline passes.
+func (s *stream) copy() {
 	buf := make([]byte, 32*1024)
-	kept := int64(0)
 	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			dst.Write(buf[:n])
-			// Bounded whatever the service says: past the cap it still reaches the
-			// container's own output, but the kept file stops growing.
-			if kept < maxKept {
-				if kept+int64(n) > maxKept {
-					n = int(maxKept - kept)
-				}
-				log.Write(buf[:n])
-				kept += int64(n)
-				if kept >= maxKept {
-					fmt.Fprintf(log, "\n--- servicewrap: output past %d bytes not kept\n", maxKept)
-				}
-			}
-		}
+		n, err := s.src.Read(buf)
+		s.write(buf[:n])
 		if err != nil {
 			return
 		}
+	}
+}
+
+// drain copies what the pipe holds now, without waiting for more.
+func (s *stream) drain() {
+	s.src.SetReadDeadline(time.Time{})
+	conn, err := s.src.SyscallConn()
+	if err != nil {
+		return
+	}
+	buf := make([]byte, 32*1024)
+	conn.Read(func(fd uintptr) bool {
+		for {
+			n, err := syscall.Read(int(fd), buf)
+			if n <= 0 || err != nil {
+				return true // empty (EAGAIN), ended or failed: done either way
+			}
+			s.write(buf[:n])
+		}
+	})
+}
+
+func (s *stream) write(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	s.dst.Write(p)
+	// Bounded whatever the service says: past the cap it still reaches the container's
+	// own output, but the kept file stops growing.
+	if s.log == nil || s.kept >= maxKept {
+		return
+	}
+	if s.kept+int64(len(p)) > maxKept {
+		p = p[:maxKept-s.kept]
+	}
+	s.log.Write(p)
+	s.kept += int64(len(p))
+	if s.kept >= maxKept {
+		fmt.Fprintf(s.log, "\n--- servicewrap: output past %d bytes not kept\n", maxKept)
 	}
 }
 
