@@ -15,6 +15,7 @@ together, up to the run's `--jobs` limit.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import time
 from collections.abc import AsyncIterator
@@ -28,6 +29,18 @@ class ResourceClass(enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+@dataclasses.dataclass
+class Turn:
+    """One lane's time with the machine (`ResourceGate.alone`): whether it holds it now
+    (not while it pauses, nor once cancelled on its way back)."""
+
+    holds_machine: bool = True
+
+
+def _cancelled(exc: BaseException) -> bool:
+    return isinstance(exc, anyio.get_cancelled_exc_class())
 
 
 class ResourceGate:
@@ -51,51 +64,91 @@ class ResourceGate:
                 await self._leave_place()
 
     @contextlib.asynccontextmanager
-    async def alone(self, waited: list[float]) -> AsyncIterator[None]:
+    async def alone(self, waited: list[float]) -> AsyncIterator[Turn]:
         """From inside `hold`: trade the lane's place for the machine alone, then take a
-        place again. The seconds it waited for either are appended to `waited`."""
+        place again. The seconds it waited for either are appended to `waited`. A lane
+        cancelled here (its timeout, fail-fast) ends: it takes its place back at once,
+        for `hold` to give up, instead of waiting for the lanes that measure."""
         clock = time.monotonic()
         await self._leave_place()
         try:
             async with self._changed:
                 self._waiting_alone += 1
                 await self._take_machine(returning=False)
-        except BaseException:
+        except BaseException as exc:
             with anyio.CancelScope(shield=True):
-                await self._take_place()  # `hold` gives it up
+                await self._place_back(now=_cancelled(exc))  # `hold` gives it up
             raise
         waited.append(time.monotonic() - clock)
+        turn = Turn()
         try:
-            yield
-        finally:
+            yield turn
+        except BaseException as exc:
             with anyio.CancelScope(shield=True):
-                async with self._changed:
-                    self._alone = False
-                    self._changed.notify_all()
-                clock = time.monotonic()
-                await self._take_place()
-                waited.append(time.monotonic() - clock)
+                await self._give_machine_up(turn)
+                await self._place_back(now=_cancelled(exc))
+            raise
+        with anyio.CancelScope(shield=True):
+            await self._give_machine_up(turn)
+            clock = time.monotonic()
+            await self._place_back(now=False)
+            waited.append(time.monotonic() - clock)
 
     @contextlib.asynccontextmanager
-    async def pause(self, waited: list[float]) -> AsyncIterator[None]:
+    async def pause(self, waited: list[float], turn: Turn) -> AsyncIterator[None]:
         """From inside `alone` (once: see `LaneGate`), while the lane only waits between
         two measurements (its started service idles before the stop is timed): another
         lane may measure meanwhile, but no new lane starts, as while it waits to measure;
         then it has the machine alone again, before any lane that has not measured yet
-        (its service is still running). The seconds it waited are appended to `waited`."""
+        (its service is still running). The seconds it waited are appended to `waited`.
+        A lane cancelled meanwhile does not wait for the machine back: `turn` says so."""
         async with self._changed:
             self._alone = False
+            turn.holds_machine = False
             self._waiting_alone += 1
             self._changed.notify_all()
+        clock: float | None = None
         try:
             yield
+            clock = time.monotonic()
         finally:
-            # Shielded: `alone` gives the machine up on the way out, so it must hold it.
-            with anyio.CancelScope(shield=True):
+            if clock is None:          # the pause ended by an error or a cancellation
                 clock = time.monotonic()
-                async with self._changed:
-                    await self._take_machine(returning=True)
-                waited.append(time.monotonic() - clock)
+            await self._come_back()        # cancellable: a cancelled lane ends unmeasured
+            turn.holds_machine = True
+            waited.append(time.monotonic() - clock)
+
+    async def _come_back(self) -> None:
+        """For a paused lane (counted in `_waiting_alone`): the machine again, or, if it is
+        cancelled first, no longer counted."""
+        entered = False
+        try:
+            async with self._changed:
+                entered = True
+                await self._take_machine(returning=True)
+        except BaseException:
+            if not entered:           # cancelled before `_take_machine` took it off
+                with anyio.CancelScope(shield=True):
+                    async with self._changed:
+                        self._waiting_alone -= 1
+                        self._changed.notify_all()
+            raise
+
+    async def _give_machine_up(self, turn: Turn) -> None:
+        async with self._changed:
+            if turn.holds_machine:
+                self._alone = False
+                turn.holds_machine = False
+                self._changed.notify_all()
+
+    async def _place_back(self, *, now: bool) -> None:
+        """A place again after measuring; `now`: without waiting for the lanes that wait to
+        measure (a cancelled lane, which only gives it up)."""
+        if now:
+            async with self._changed:
+                self._running += 1
+        else:
+            await self._take_place()
 
     async def _take_machine(self, *, returning: bool) -> None:
         """With the lock held, for a lane counted in `_waiting_alone` (taken off here):
@@ -131,13 +184,14 @@ class LaneGate:
     def __init__(self, gate: ResourceGate, waited: list[float]) -> None:
         self._gate, self._waited = gate, waited
         self._measuring = self._paused = False
+        self._turn = Turn()
 
     @contextlib.asynccontextmanager
     async def measuring(self) -> AsyncIterator[None]:
         if self._measuring:
             raise RuntimeError("measuring() inside measuring(): the lane already has the machine")
-        async with self._gate.alone(self._waited):
-            self._measuring = True
+        async with self._gate.alone(self._waited) as turn:
+            self._measuring, self._turn = True, turn
             try:
                 yield
             finally:
@@ -149,7 +203,7 @@ class LaneGate:
             raise RuntimeError("pausing() is only for a lane inside measuring(), once at a time")
         self._paused = True
         try:
-            async with self._gate.pause(self._waited):
+            async with self._gate.pause(self._waited, self._turn):
                 yield
         finally:
             self._paused = False

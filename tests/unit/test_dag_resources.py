@@ -191,10 +191,10 @@ async def test_a_paused_lane_lets_another_measure_but_no_lane_start():
         other = "b" if me == "a" else "a"
         async with gate.hold():
             await go.wait()
-            async with gate.alone(waited[me]):
+            async with gate.alone(waited[me]) as turn:
                 order.append(f"{me} measures")
                 measured[me].set()
-                async with gate.pause(waited[me]):
+                async with gate.pause(waited[me], turn):
                     if not measured[other].is_set():     # the first to pause
                         group.start_soon(late)
                     await measured[other].wait()   # set only if the other measures now
@@ -216,7 +216,7 @@ async def test_a_lane_cancelled_while_paused_gives_the_machine_back():
 
     async def a():
         with anyio.move_on_after(0.05):
-            async with gate.hold(), gate.alone([]), gate.pause([]):
+            async with gate.hold(), gate.alone([]) as turn, gate.pause([], turn):
                 await anyio.sleep_forever()
 
     async def later():
@@ -270,8 +270,8 @@ async def test_a_paused_lane_has_the_machine_back_only_once_the_other_is_done_me
     async def a():
         async with gate.hold():
             await go.wait()
-            async with gate.alone([]):
-                async with gate.pause([]):
+            async with gate.alone([]) as turn:
+                async with gate.pause([], turn):
                     pass                        # back at once: b measures first
                 order.append("a stops")
 
@@ -312,11 +312,11 @@ async def test_a_lane_back_from_its_pause_goes_before_lanes_yet_to_measure():
     async def timed(name: str):
         async with gate.hold():
             await go.wait()
-            async with gate.alone([]):
+            async with gate.alone([]) as turn:
                 order.append(f"{name} measures")
                 if not first:
                     first.append(name)
-                    async with gate.pause([]):
+                    async with gate.pause([], turn):
                         while len(order) < 2:       # until another lane has measured
                             await anyio.sleep(0.01)
                     order.append(f"{name} stops")
@@ -343,8 +343,8 @@ async def test_no_lane_starts_while_a_lone_lane_pauses():
             order.append("late")
 
     async def a(group):
-        async with gate.hold(), gate.alone([]):
-            async with gate.pause([]):
+        async with gate.hold(), gate.alone([]) as turn:
+            async with gate.pause([], turn):
                 group.start_soon(late)
                 await resume.wait()
             order.append("a stops")
@@ -372,10 +372,10 @@ async def test_a_lane_cancelled_coming_back_from_a_pause_leaves_the_gate_at_rest
             scopes[name] = scope
             async with gate.hold():
                 await go.wait()
-                async with gate.alone([]):
+                async with gate.alone([]) as turn:
                     if not first:
                         first.append(name)
-                        async with gate.pause([]):
+                        async with gate.pause([], turn):
                             await anyio.sleep(0.01)  # back while the other measures
                         await anyio.sleep(0)     # cancelled on the way back: ends here
                         order.append(f"{name} stops")
@@ -440,3 +440,47 @@ async def test_fail_fast_while_a_lane_pauses_ends_the_run():
     statuses = {r.name: r.status for r in result}
     assert statuses["boom"] is LaneStatus.FAILED
     assert statuses["probe"] is LaneStatus.CANCELLED
+
+
+async def test_a_lane_cancelled_while_paused_ends_without_waiting_for_the_other():
+    # Its timeout or fail-fast: it neither waits for the machine back nor for its place
+    # while the other lane measures (it used to, shielded, overshooting its timeout).
+    from anyio import wait_all_tasks_blocked
+
+    from pipeline.dag.resources import ResourceGate
+
+    gate, order, first = ResourceGate(), [], []
+    go, release = anyio.Event(), anyio.Event()
+    scopes: dict[str, anyio.CancelScope] = {}
+
+    async def timed(name: str):
+        with anyio.CancelScope() as scope:
+            scopes[name] = scope
+            async with gate.hold():
+                await go.wait()
+                async with gate.alone([]) as turn:
+                    if not first:
+                        first.append(name)
+                        async with gate.pause([], turn):
+                            await anyio.sleep_forever()
+                    else:
+                        order.append(f"{name} measures")
+                        await release.wait()
+                        order.append(f"{name} done")
+        if scope.cancel_called:
+            order.append(f"{name} ended")
+
+    with anyio.fail_after(BOUND):
+        async with anyio.create_task_group() as group:
+            await start_together(group, timed, "ab", go)
+            while not order:
+                await anyio.sleep(0.01)
+            scopes[first[0]].cancel()
+            await wait_all_tasks_blocked()
+            other = "b" if first[0] == "a" else "a"
+            assert order == [f"{other} measures", f"{first[0]} ended"]
+            release.set()
+    assert order[-1] == f"{other} done"
+    assert at_rest(gate)
+    async with gate.hold(), gate.alone([]):      # the gate still admits and measures
+        pass
