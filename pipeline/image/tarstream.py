@@ -9,13 +9,19 @@ what image builders write, with every size checked before anything is read:
 extended headers are capped, negative sizes refused, and a member that runs
 past the end of a stream of known length is refused before it is skipped.
 GNU sparse members are refused with a clear error.
+
+Runs of plain ustar headers go through `_tarwalk` (C) where it is built; it takes
+only headers it reads exactly as this file does, and leaves every other header, and
+every error, to the Python walk (tests/unit/test_tarwalk.py compares the two).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, NamedTuple
 
 BLOCK = 512
@@ -30,6 +36,26 @@ MAX_LONG_NAME = 64 * 1024
 _HEADER = struct.Struct("100s8s8s8s12s12x8sc100s8s80x155s12x")
 _FILE_TYPES = (b"0", b"\0", b"7")
 _ADLER_MOD = 65521
+
+# Far past any real member (and past what the file object's seek and read can take).
+MAX_MEMBER = 1 << 60
+
+
+def _c_walk() -> Callable[..., tuple[list[Member], int]] | None:
+    """The plain headers of a chunk in one C call (pipeline/image/_tarwalk.c, built when
+    the package is installed where a C compiler is): the same members, no Python per
+    header. None where it is not built (the module runtime), or built from another
+    source than the one beside it (a checkout changed it since): this file's walk alone."""
+    try:
+        from pipeline.image import _tarwalk
+    except ImportError:
+        return None
+    try:
+        with open(os.path.join(os.path.dirname(__file__), "_tarwalk.c"), "rb") as source:
+            current = hashlib.sha256(source.read()).hexdigest()
+    except OSError:
+        return None
+    return _tarwalk.walk if _tarwalk.SOURCE_SHA256 == current else None
 
 
 class TarFormatError(ValueError):
@@ -233,6 +259,11 @@ class TarStream:
         return data
 
     def __iter__(self) -> Iterator[Member]:
+        return self._members(_walk)
+
+    def _members(self, walk: Callable[..., tuple[list[Member], int]] | None) -> Iterator[Member]:
+        """The members; `walk` takes the runs of plain headers it can (None: Python alone)."""
+        size_limit = -1 if self._size is None else self._size
         pax_global: dict[str, str] = {}
         pax: dict[str, str] = {}
         long_name = long_link = None
@@ -254,6 +285,19 @@ class TarStream:
                 return
             if available < BLOCK:
                 raise TarFormatError("unexpected end of data")
+            if walk is not None and not pax and not pax_global and long_name is None \
+                    and long_link is None:
+                members, stop = walk(buf, offset, self._base, size_limit, Member)
+                if members:
+                    # Each member's data lies in `buf`, the last one's at least from its
+                    # start: `read` works as for a member of the walk below.
+                    last = len(members) - 1
+                    for i, member in enumerate(members):
+                        self._data, self._unread = member.offset, member.size
+                        self._pos = members[i + 1].offset - BLOCK if i < last else stop
+                        yield member
+                    continue
+                # Not a plain header: this walk takes it, and says what is wrong with it.
             self._pos += BLOCK
             if buf[offset] == 0 and buf.count(0, offset, offset + BLOCK) == BLOCK:
                 return
@@ -316,6 +360,8 @@ class TarStream:
                     uid, gid = _pax_int(extra, "uid", uid), _pax_int(extra, "gid", gid)
             except ValueError:
                 raise TarFormatError(f"{name[:200]}: malformed header field") from None
+            if size > MAX_MEMBER:
+                raise TarFormatError(f"{name[:200]}: member size {size} is past any real file")
             padded = (size + BLOCK - 1) // BLOCK * BLOCK
             # Refuse a member that says it holds more than the stream has, before skipping.
             if self._size is not None and self._pos + size > self._size:
@@ -328,3 +374,6 @@ class TarStream:
             self._pos += padded
             pax, long_name, long_link = {}, None, None
             yield member
+
+
+_walk = _c_walk()
