@@ -43,6 +43,15 @@ view.prefetch_digests = lambda path: None
 from pipeline.cli import main
 sys.exit(main(["check-image", *sys.argv[1:]]))
 """
+# The same command with the C header walk off (pipeline/image/_tarwalk.c), as where the
+# package is installed without a compiler: says what the C walk saves.
+PYTHON_WALK = """\
+import sys
+from pipeline.image import tarstream
+tarstream._walk = None
+from pipeline.cli import main
+sys.exit(main(["check-image", *sys.argv[1:]]))
+"""
 WORDS = (b"def return import class self value request response config service health "
          b"database session user token cache layer image build stage runtime port").split()
 
@@ -82,6 +91,7 @@ def generate(path: Path, total_mb: int, files: int, layers: int = 4) -> None:
 
 
 OURS, UNVERIFIED = "pipeline check-image", "check-image, no digest check"
+PURE = "check-image, Python walk"
 
 
 def interleaved(tools: dict[str, list[str]], repeat: int) -> dict[str, Measurement]:
@@ -134,7 +144,8 @@ def main() -> int:
                             *check],
                      # The same command with the layer digest check off (issue 13 keeps it
                      # on; this says what it costs): a benchmark-only patch, no option.
-                     UNVERIFIED: [sys.executable, "-c", NO_DIGESTS, str(tarball), *check]}
+                     UNVERIFIED: [sys.executable, "-c", NO_DIGESTS, str(tarball), *check],
+                     PURE: [sys.executable, "-c", PYTHON_WALK, str(tarball), *check]}
             if dockle:
                 tools["dockle --input"] = [dockle, "--input", str(tarball), "--exit-code", "0"]
             if cst:
@@ -145,9 +156,9 @@ def main() -> int:
             for tool, got in results.items():
                 print(f"{label:>14} {tool:>30} {got.wall:8.2f} {got.cpu:7.2f} "
                       f"{got.peak_mib:9.1f} {got.returncode:5d}")
-            for ours in (OURS, UNVERIFIED):
+            for ours in (OURS, UNVERIFIED, PURE):
                 for tool, got in results.items():
-                    if tool not in (OURS, UNVERIFIED):
+                    if tool not in (OURS, UNVERIFIED, PURE):
                         print(f"{label:>14} {ours + ' / ' + tool.split()[0]:>30} "
                               f"{results[ours].wall / got.wall:7.2f}x {'':>7} "
                               f"{results[ours].peak_mib / got.peak_mib:8.2f}x")

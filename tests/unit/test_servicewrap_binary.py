@@ -45,13 +45,30 @@ def init() -> Path:
     return found
 
 
+STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_leftovers():
+    """A failed test leaves no service running: SIGKILL to unshare takes the namespace
+    down with it (--kill-child)."""
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+
+
 def start(init: Path, servicewrap: Path, folder: Path, *command: str) -> subprocess.Popen:
     """`command` under servicewrap, under /.init as PID 1 of a new PID namespace."""
-    return subprocess.Popen(
+    process = subprocess.Popen(
         ["unshare", "--pid", "--fork", "--kill-child",
          "bash", "-c", 'exec -a /.init "$0" "$@"', str(init),
          str(servicewrap), "run", str(folder), "--", *command],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    STARTED.append(process)
+    return process
 
 
 def sh(init: Path, servicewrap: Path, folder: Path, script: str) -> subprocess.Popen:
