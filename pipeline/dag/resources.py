@@ -179,7 +179,8 @@ class ResourceGate:
 class LaneGate:
     """One lane's use of the gate, as its LaneContext offers it: `measuring`, and inside
     it `pausing`, once at a time. A pause anywhere else would wait on the lane itself, and
-    shielded, hang the whole run: it raises instead."""
+    shielded, hang the whole run: it raises instead. A cancellation that reaches either
+    must end the lane: the gate then lets the lane go at once, without the machine."""
 
     def __init__(self, gate: ResourceGate, waited: list[float]) -> None:
         self._gate, self._waited = gate, waited
@@ -196,6 +197,11 @@ class LaneGate:
                 yield
             finally:
                 self._measuring = False
+            if not turn.holds_machine:
+                # A cancellation inside (a pause's way back) was caught and the lane went
+                # on: it measured without the machine. Said, not measured on quietly.
+                raise RuntimeError("a cancellation inside measuring() was caught and the lane "
+                                   "went on without the machine; let it end the lane")
 
     @contextlib.asynccontextmanager
     async def pausing(self) -> AsyncIterator[None]:

@@ -479,8 +479,27 @@ async def test_a_lane_cancelled_while_paused_ends_without_waiting_for_the_other(
             await wait_all_tasks_blocked()
             other = "b" if first[0] == "a" else "a"
             assert order == [f"{other} measures", f"{first[0]} ended"]
+            assert gate._alone and gate._running == 0   # the other still has the machine
             release.set()
     assert order[-1] == f"{other} done"
     assert at_rest(gate)
     async with gate.hold(), gate.alone([]):      # the gate still admits and measures
         pass
+
+
+async def test_a_lane_that_catches_a_cancellation_and_measures_on_is_told():
+    # Its own scope around pausing() swallows the cancellation: it has no machine back, and
+    # leaving measuring() says so instead of counting what it measured alone.
+    async def probe(ctx):
+        async with ctx.measuring():
+            with anyio.move_on_after(0.01):
+                async with ctx.pausing():
+                    await anyio.sleep(BOUND * 2)
+        return LaneOutcome.success()
+
+    graph = Graph([Lane("probe", probe, resources=ResourceClass.TIMED)])
+    with anyio.fail_after(BOUND):
+        result = await run_graph(graph)
+    (probe_result,) = result
+    assert probe_result.status is LaneStatus.ERRORED
+    assert "went on without the machine" in probe_result.message
